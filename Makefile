@@ -1,0 +1,62 @@
+# The course's jobs. The README's two commands are `make book` and `make test`;
+# both set up the environment first and are quick when it is already there.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(abspath $(VENV)/bin)
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+# nbgrader starts `alembic` by name, and kernels must find the venv's Python.
+export PATH := $(BIN):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export MPLBACKEND := Agg
+
+.PHONY: help setup book test exercises check-exercises grade bench clean
+
+help:
+	@echo "make book        set up, then build the book into _build/html"
+	@echo "make test        set up, then run every test (what CI runs)"
+	@echo "make exercises   regenerate exercises/ from solutions/"
+	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
+	@echo "make bench       time cnnkit against TensorFlow"
+	@echo "make clean       remove build outputs (keeps the environment)"
+
+setup: $(STAMP)
+
+# Re-install only when the pins or the package metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+book: setup
+	$(BIN)/jupyter-book build . --keep-going
+	@echo "The book: $(abspath _build/html/index.html)"
+
+# One pytest run: cnnkit's tests, the grading and pipeline checks, the
+# strict book build (tests/test_book.py) and nbval on every chapter and
+# solution notebook (whole notebooks per worker: --dist loadfile).
+test: setup
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 tests book solutions
+
+exercises: setup
+	$(BIN)/python -m autograder release
+
+check-exercises: setup
+	$(BIN)/python -m autograder release --check
+
+grade: setup
+	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" -a -n "$(OUT)" || \
+		{ echo "usage: make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"; exit 2; }
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT)
+
+bench: setup
+	$(BIN)/python bench/bench_cnnkit.py
+
+clean:
+	rm -rf _build .pytest_cache

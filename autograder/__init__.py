@@ -1,0 +1,4 @@
+"""The course's grading tools: release student versions, grade a class.
+
+Run ``python -m autograder --help``.
+"""

@@ -1,0 +1,55 @@
+"""Command line: ``python -m autograder {release,grade} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .course import CourseError, assignments
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="generate exercises/ from solutions/ (student versions)")
+    release.add_argument("assignments", nargs="*", help="assignments to generate (default: all)")
+    release.add_argument("--check", action="store_true",
+                         help="do not write; fail if exercises/ differs from a fresh generation")
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions of one assignment")
+    grade.add_argument("assignment", help="assignment name, e.g. 02-convolution")
+    grade.add_argument("submissions", help="folder: <student>/<ASSIGNMENT>/<name>.ipynb or <student>.ipynb")
+    grade.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "release":
+            from . import release as release_module
+
+            if args.check:
+                problems = release_module.check()
+                if problems:
+                    print("exercises/ is out of date; run `make exercises` and commit:", file=sys.stderr)
+                    print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+                    return 1
+                print(f"exercises/ matches a fresh generation of {len(assignments())} assignment(s)")
+                return 0
+            names = release_module.generate(args.assignments or None)
+            print(f"generated exercises/ for {', '.join(names)}")
+            return 0
+        if args.command == "grade":
+            from .grade import grade as grade_all, summary
+
+            rows = grade_all(args.assignment, args.submissions, args.out)
+            print(summary(rows))
+            print(f"grades: {args.out}/grades.csv, feedback: {args.out}/feedback/")
+            return 0
+    except (CourseError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""House rules that hold for the whole repository."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_FOLDERS = ("book", "solutions", "exercises")
+NOTEBOOKS = sorted(p for folder in NOTEBOOK_FOLDERS for p in (ROOT / folder).rglob("*.ipynb")
+                   if ".ipynb_checkpoints" not in p.parts)
+
+
+def test_there_are_notebooks_to_check():
+    assert any(p.parts[-3] == "solutions" for p in NOTEBOOKS), "no solution notebook found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text())
+    dirty = [index for index, cell in enumerate(nb["cells"])
+             if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))]
+    assert not dirty, f"{path.relative_to(ROOT)}: cells {dirty} hold outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "exercises" in p.parts],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_student_version_holds_no_solution_or_hidden_test(path):
+    text = path.read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text, f"{path.relative_to(ROOT)} contains {marker!r}"
+
+
+def test_import_cnnkit_loads_numpy_only():
+    # TensorFlow costs ~5 s to import; a NumPy exercise must not pay for it.
+    code = ("import sys, cnnkit, cnnkit.grading; "
+            "heavy = [m for m in ('tensorflow', 'keras', 'scipy', 'matplotlib', 'mlxtend', 'sklearn', 'torch') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"import cnnkit also imported: {result.stdout.strip()}"
+
+
+def test_every_public_name_of_the_contract_is_exported():
+    import cnnkit
+
+    contract = ["correlate1d", "convolve1d", "conv_output_size", "conv1d", "conv2d", "conv2d_backward",
+                "conv_transpose2d", "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+                "global_avg_pool2d", "global_max_pool2d", "dense_to_conv", "nchw_to_nhwc", "nhwc_to_nchw",
+                "oihw_to_hwio", "hwio_to_oihw", "numerical_gradient"]
+    missing = [name for name in contract if not callable(getattr(cnnkit, name, None))]
+    assert not missing, f"cnnkit does not export {missing}"
