@@ -13,7 +13,11 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 export MPLBACKEND := Agg
 
-.PHONY: help setup book test exercises check-exercises grade bench clean
+# Debian packages the test suite needs: the browser tests' headless Chromium
+# and the grader's sandbox (bubblewrap). The book itself needs none of them.
+APT_PACKAGES := chromium bubblewrap
+
+.PHONY: help setup system-deps book test exercises check-exercises grade bench clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
@@ -28,10 +32,23 @@ setup: $(STAMP)
 # Re-install only when the pins or the package metadata change.
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet pip==26.3
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
 	@touch $@
+
+# Installs the Debian packages when they are missing and we may (root with
+# apt-get, as in CI); otherwise says what to install. Quick when present.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "WARNING: the tests need these Debian packages:$$missing"; \
+		echo "WARNING: install them (sudo apt-get install$$missing); the tests that need them will fail without them."; \
+	fi
 
 book: setup
 	$(BIN)/jupyter-book build . --keep-going
@@ -40,7 +57,7 @@ book: setup
 # One pytest run: cnnkit's tests, the grading and pipeline checks, the
 # strict book build (tests/test_book.py) and nbval on every chapter and
 # solution notebook (whole notebooks per worker: --dist loadfile).
-test: setup
+test: setup system-deps
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 tests book solutions
 
