@@ -55,13 +55,20 @@ def nbgrader_environment():
     return env
 
 
-def run_nbgrader(*args, cwd=ROOT, config=CONFIG, overrides=(), check=True, capture=True):
+def run_nbgrader(*args, cwd=ROOT, config=CONFIG, overrides=(), check=True, capture=True, env=None, timeout=None):
     """Run ``nbgrader ARGS`` with the course configuration; raise ``CourseError`` on failure."""
     command = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={config}", *overrides]
-    result = subprocess.run(
-        command, cwd=cwd, env=nbgrader_environment(), text=True,
-        stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None,
-    )
+    environment = nbgrader_environment()
+    environment.update(env or {})
+    try:
+        result = subprocess.run(
+            command, cwd=cwd, env=environment, text=True, timeout=timeout,
+            stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None,
+        )
+    except subprocess.TimeoutExpired as exc:
+        if check:
+            raise CourseError(f"nbgrader {args[0]} ran past {timeout:.0f} s and was stopped") from None
+        return subprocess.CompletedProcess(command, -9, exc.stdout or "", "")
     if check and result.returncode != 0:
         tail = "\n".join((result.stdout or "").splitlines()[-30:])
         raise CourseError(f"nbgrader {args[0]} failed (exit {result.returncode}):\n{tail}")

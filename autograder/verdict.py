@@ -1,0 +1,364 @@
+"""The verdict: a submission's grade, decided outside the student's process.
+
+1. **Plan** (grader): rebuild the notebook from the course's source notebook,
+   taking from the submission only its answer cells (matched by grade id)
+   and the cells the student added. The course's own cells (set-up, visible
+   tests) run as the course wrote them; each graded test cell becomes a
+   *call* of the function it grades. Edited, deleted, moved or re-tagged
+   course cells therefore change nothing, and are reported.
+2. **Run** (sandbox, :mod:`autograder.runner`): the student's code runs with
+   no network, no course repository (so no ``cnnkit``, no solutions), no
+   other submissions, none of the packages the exercise forbids, and limits
+   on time, memory, files and processes. The graded functions are called on
+   hidden inputs drawn here from a seed the sandbox never sees.
+3. **Judge** (grader): the returned values are compared with cnnkit's
+   results in this process. Nothing the student's code does to NumPy,
+   ``assert``, builtins, the IPython input transformers or the results file
+   can make a wrong value right.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnnkit.grading.core import RAISED, Raises, cases_for, describe_mismatch, get_part
+
+from . import sandbox
+
+CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
+RUNNER = Path(__file__).with_name("runner.py")
+MAX_RESULTS_BYTES = 64 * 1024 * 1024
+MAX_ARRAY_BYTES = 256 * 1024 * 1024
+
+
+@dataclass
+class GradedCell:
+    grade_id: str
+    part: str
+    target: str
+    points: float
+
+
+@dataclass
+class PartResult:
+    grade_id: str
+    part: str
+    points: float
+    max_points: float
+    passed: int = 0
+    total: int = 0
+    failures: list = field(default_factory=list)
+
+    def text(self):
+        head = f"{self.grade_id} ({self.part}): {self.passed}/{self.total} cases, {self.points:g} of {self.max_points:g} points"
+        return "\n".join([head] + [f"  - {failure}" for failure in self.failures])
+
+
+@dataclass
+class Verdict:
+    parts: dict
+    flags: list = field(default_factory=list)
+    sandboxed: bool = True
+    seconds: float = 0.0
+    stopped: str = ""  # why the run ended early, if it did
+
+    @property
+    def total(self):
+        return round(sum(p.points for p in self.parts.values()), 2)
+
+
+# --- 1. plan ----------------------------------------------------------------
+
+def _nbgrader(cell):
+    meta = cell.get("metadata", {})
+    return meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+
+
+def _source(cell):
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def graded_cells(source_nb):
+    """The auto-graded cells of a source notebook and the part each one checks."""
+    graded = []
+    for cell in source_nb["cells"]:
+        meta = _nbgrader(cell)
+        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
+            calls = CHECK_CALL.findall(_source(cell))
+            if len(calls) != 1:
+                raise ValueError(f"graded cell {meta.get('grade_id')!r} must hold one check(\"part\", name) call")
+            part, target = calls[0]
+            graded.append(GradedCell(meta["grade_id"], part, target, float(meta.get("points", 0))))
+    return graded
+
+
+def plan(source_nb, release_nb, submission_nb):
+    """``(steps, flags)``: what the sandbox runs, in order, and what looked wrong in the submission."""
+    flags = []
+    release_cells = {_nbgrader(c).get("grade_id"): c for c in release_nb["cells"] if _nbgrader(c).get("grade_id")}
+    cells = submission_nb.get("cells", [])
+    if not isinstance(cells, list):
+        cells = []
+    known_order, by_id, extras = [], {}, {None: []}
+    anchor = None
+    for cell in cells:
+        if not isinstance(cell, dict):
+            continue
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id in release_cells:
+            if grade_id in by_id:
+                flags.append(f"cell {grade_id!r} appears twice; the first is used")
+                continue
+            by_id[grade_id] = cell
+            known_order.append(grade_id)
+            anchor = grade_id
+            extras.setdefault(anchor, [])
+        elif cell.get("cell_type") == "code" and _source(cell).strip():
+            extras.setdefault(anchor, []).append(_source(cell))
+
+    release_order = [g for g in (_nbgrader(c).get("grade_id") for c in release_nb["cells"]) if g]
+    if [g for g in release_order if g in by_id] != known_order:
+        flags.append("cells were moved out of the assignment's order (graded in the assignment's order)")
+    for grade_id, original in release_cells.items():
+        meta = _nbgrader(original)
+        submitted = by_id.get(grade_id)
+        if submitted is None:
+            if meta.get("solution"):
+                flags.append(f"answer cell {grade_id!r} is missing")
+            else:
+                flags.append(f"course cell {grade_id!r} was deleted (restored for grading)")
+            continue
+        sub_meta = _nbgrader(submitted)
+        for key in ("grade", "solution", "locked", "points"):
+            if sub_meta.get(key) != meta.get(key):
+                flags.append(f"cell {grade_id!r}: nbgrader metadata {key!r} was changed (ignored)")
+                break
+        if not meta.get("solution") and _source(submitted) != _source(original):
+            flags.append(f"course cell {grade_id!r} was edited (the original is used)")
+    n_extra = sum(len(v) for v in extras.values())
+    if n_extra:
+        flags.append(f"{n_extra} cell(s) added by the student (run where they were added)")
+
+    steps = [{"cell": source, "id": "added"} for source in extras.get(None, [])]
+    graded = {g.grade_id: g for g in graded_cells(source_nb)}
+    for cell in source_nb["cells"]:
+        meta = _nbgrader(cell)
+        grade_id = meta.get("grade_id")
+        if cell.get("cell_type") != "code":
+            pass
+        elif grade_id in graded:
+            g = graded[grade_id]
+            steps.append({"call": g.grade_id, "part": g.part, "target": g.target})
+        elif meta.get("solution"):
+            if grade_id in by_id:
+                steps.append({"cell": _source(by_id[grade_id]), "id": grade_id})
+        else:
+            steps.append({"cell": _source(cell), "id": grade_id or "course"})
+        for source in extras.get(grade_id, []) if grade_id else []:
+            steps.append({"cell": source, "id": "added"})
+    return steps, flags
+
+
+# --- 2. run -----------------------------------------------------------------
+
+class _Inputs:
+    """Collects the arrays of the hidden cases for inputs.npz; everything else stays JSON."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def encode(self, value):
+        if isinstance(value, np.ndarray):
+            key = f"x{len(self.arrays)}"
+            self.arrays[key] = value
+            return {"array": key}
+        if isinstance(value, tuple):
+            return {"tuple": [self.encode(v) for v in value]}
+        if isinstance(value, list):
+            return {"list": [self.encode(v) for v in value]}
+        if isinstance(value, dict):
+            return {"dict": {k: self.encode(v) for k, v in value.items()}}
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+
+def write_program(work, steps, seed, limits):
+    """Write program.json and inputs.npz; return ``{part: cases}`` (expected values stay here)."""
+    inputs = _Inputs()
+    cases_by_part, program_steps, forbidden = {}, [], None
+    for step in steps:
+        if "call" not in step:
+            program_steps.append(step)
+            continue
+        part = get_part(step["part"])
+        cases = cases_by_part.setdefault(step["call"], cases_for(part.name, seed))
+        forbidden = set(part.forbidden) if forbidden is None else forbidden & set(part.forbidden)
+        program_steps.append({
+            "part": step["call"], "target": step["target"], "kind": part.kind,
+            "cases": [{"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
+                       "timeout": limits.cell_seconds} for i, c in enumerate(cases)],
+        })
+    program = {"steps": program_steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or [])}
+    (work / "program.json").write_text(json.dumps(program))
+    np.savez(work / "inputs.npz", **inputs.arrays)
+    return cases_by_part, sorted(forbidden or [])
+
+
+# --- 3. judge ---------------------------------------------------------------
+
+def _read_events(work):
+    path = work / "results.jsonl"
+    if not path.is_file():
+        return []
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_RESULTS_BYTES)
+    events = []
+    for line in raw.splitlines():
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def _decode(value, work):
+    """A returned value from its JSON description; arrays are read without pickles."""
+    if not isinstance(value, dict):
+        return _Unsupported("malformed result")
+    kind = value.get("kind")
+    if kind == "none":
+        return None
+    if kind in ("int", "bool"):
+        return value.get("value")
+    if kind == "float":
+        v = value.get("value")
+        return float(v) if isinstance(v, (int, float, str)) else _Unsupported("malformed float")
+    if kind == "tuple":
+        items = value.get("items")
+        return tuple(_decode(v, work) for v in items) if isinstance(items, list) else _Unsupported("tuple")
+    if kind == "array":
+        name = str(value.get("file", ""))
+        path = work / "arrays" / name
+        if not re.fullmatch(r"a\d+\.npy", name) or not path.is_file() or path.stat().st_size > MAX_ARRAY_BYTES:
+            return _Unsupported("array file missing")
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError):
+            return _Unsupported("unreadable array")
+    return _Unsupported(str(value.get("type", "value")))
+
+
+class _Unsupported:
+    def __init__(self, what):
+        self.what = what
+
+
+def _judge_case(event, case):
+    if event is None:
+        return "not reached: the run stopped before this case"
+    if event.get("modified_input"):
+        return f"modified its argument {event['modified_input']} in place"
+    if "error" in event:
+        if event["error"] == "timeout":
+            return "ran too long and was stopped"
+        mro = event.get("error_mro") or []
+        if isinstance(case.expected, Raises) and case.expected.exception.__name__ in mro:
+            return describe_mismatch(RAISED, case)
+        if event.get("error_type") == "NotImplementedError":
+            return "not implemented yet (raises NotImplementedError)"
+        return f"raised {str(event['error'])[:300]}"
+    got = _decode(event.get("value"), work=event["_work"])
+    if isinstance(got, _Unsupported):
+        return f"returned something that cannot be graded ({got.what})"
+    if isinstance(case.expected, Raises):
+        return f"should raise {case.expected.exception.__name__}, but returned normally"
+    return describe_mismatch(got, case)
+
+
+def judge(work, graded, cases_by_part, outcome):
+    """Score every graded cell from the sandbox's results."""
+    events = _read_events(work)
+    seen_parts, case_events, cell_errors, forbidden_seen = set(), {}, [], set()
+    for event in events:
+        kind = event.get("event")
+        if kind == "part":
+            seen_parts.add(event.get("part"))
+        elif kind == "case":
+            key = (event.get("part"), event.get("case"))
+            if event.get("part") not in seen_parts:
+                continue  # a line the student's code wrote ahead of the runner: ignored
+            event["_work"] = work
+            case_events.setdefault(key, event)
+        elif kind == "cell" and event.get("error"):
+            cell_errors.append((event.get("id"), str(event["error"])[:300]))
+        elif kind == "forbidden-import":
+            forbidden_seen.add(str(event.get("module")))
+    finished = any(e.get("event") == "done" for e in events)
+
+    parts = {}
+    for g in graded:
+        cases = cases_by_part.get(g.grade_id, [])
+        result = PartResult(g.grade_id, g.part, 0.0, g.points, total=len(cases))
+        found = g.grade_id in seen_parts
+        for number, case in enumerate(cases):
+            event = case_events.get((g.grade_id, number))
+            if found and event is None and not finished:
+                problem = "not reached: the run stopped before this case"
+            elif not found:
+                problem = (f"`{g.target}` is not defined" if finished or _part_step_passed(events, g.grade_id)
+                           else "not reached: the run stopped before this part")
+            else:
+                problem = _judge_case(event, case)
+            if problem:
+                result.failures.append(f"case {number + 1} ({case.label}): {problem}")
+            else:
+                result.passed += 1
+        result.points = round(g.points * result.passed / result.total, 2) if result.total else 0.0
+        parts[g.grade_id] = result
+
+    flags = []
+    stopped = ""
+    if outcome.timed_out:
+        stopped = "the notebook ran past its time limit and was stopped"
+    elif not finished:
+        stopped = f"the notebook's process ended early (exit code {outcome.returncode})"
+    if stopped:
+        flags.append(stopped + "; graded as far as it got")
+    for module in sorted(forbidden_seen):
+        flags.append(f"tried to import {module}, which this exercise does not allow")
+    for cell_id, error in cell_errors:
+        flags.append(f"cell {cell_id!r} raised {error}")
+    return parts, flags, stopped
+
+
+def _part_step_passed(events, grade_id):
+    return any(e.get("event") == "part" and e.get("part") == grade_id for e in events)
+
+
+def run_verdict(source_nb, release_nb, submission_nb, work, seed, limits, hide=()):
+    """Plan, run sandboxed, judge: the :class:`Verdict` of one submission."""
+    work = Path(work)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    steps, flags = plan(source_nb, release_nb, submission_nb)
+    graded = graded_cells(source_nb)
+    cases_by_part, forbidden = write_program(work, steps, seed, limits)
+    shutil.copy(RUNNER, work / "runner.py")
+    python = sandbox.sys.executable
+    outcome = sandbox.run(work, [python, "-s", "runner.py", "/tmp/grading"], limits, hide=hide, forbidden=forbidden)
+    parts, run_flags, stopped = judge(work, graded, cases_by_part, outcome)
+    verdict = Verdict(parts, flags + run_flags, outcome.sandboxed, round(outcome.seconds, 2), stopped)
+    if not outcome.sandboxed:
+        verdict.flags.insert(0, "unsandboxed: bubblewrap is not installed, so this ran without isolation")
+    return verdict
