@@ -52,26 +52,41 @@ class Raises:
         return f"raises {self.exception.__name__}"
 
 
+# Packages a NumPy exercise's answers may not use: the reference itself and
+# the libraries that would do the work. The grader removes them from the
+# sandbox where answers run, and reports an attempt to import them.
+NUMPY_ONLY = ("cnnkit", "tensorflow", "keras", "tf_keras", "torch", "jax", "scipy")
+
+
 @dataclass
 class Part:
-    """A graded part: ``points`` shared equally among the cases that ``make_cases`` draws."""
+    """A graded part: ``points`` shared equally among the cases that ``make_cases`` draws.
+
+    ``kind`` is ``"function"`` (each case calls the student's function) or
+    ``"value"`` (the student's object itself is compared, e.g. a number
+    computed by hand). ``forbidden`` names the packages its answer may not use.
+    """
 
     name: str
     points: float
     make_cases: Callable[[np.random.Generator], list]
     description: str = ""
+    kind: str = "function"
+    forbidden: tuple = NUMPY_ONLY
 
 
 _PARTS: dict[str, Part] = {}
 
 
-def register(name, points, description=""):
+def register(name, points, description="", kind="function", forbidden=NUMPY_ONLY):
     """Decorator: register ``make_cases(rng) -> list[Case]`` as the graded part ``name``."""
+    if kind not in ("function", "value"):
+        raise ValueError(f"register: kind must be 'function' or 'value', got {kind!r}")
 
     def decorate(make_cases):
         if name in _PARTS:
             raise ValueError(f"grading part {name!r} is registered twice")
-        _PARTS[name] = Part(name, float(points), make_cases, description)
+        _PARTS[name] = Part(name, float(points), make_cases, description, kind, tuple(forbidden))
         return make_cases
 
     return decorate
@@ -122,7 +137,7 @@ def describe_mismatch(got, case):
     """``None`` when ``got`` matches the case, else a message without expected values."""
     expected = case.expected
     if isinstance(expected, Raises):
-        if got is _RAISED:
+        if got is RAISED:
             return None
         return f"should raise {expected.exception.__name__}, but returned normally"
     if isinstance(expected, (bool, np.bool_)):
@@ -159,13 +174,15 @@ def describe_mismatch(got, case):
     return f"values differ at {wrong} of {close.size} positions (largest error {np.max(np.abs(got - expected)):.3g})"
 
 
-def _call(fn, case):
+def _call(fn, case, kind="function"):
+    if kind == "value":
+        return fn
     if isinstance(case.expected, Raises):
         try:
             fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         except case.expected.exception:
-            return _RAISED
-        return _DID_NOT_RAISE
+            return RAISED
+        return DID_NOT_RAISE
     args = copy.deepcopy(case.args)
     kwargs = copy.deepcopy(case.kwargs)
     got = fn(*args, **kwargs)
@@ -179,8 +196,8 @@ class _ModifiedInput(Exception):
     pass
 
 
-_RAISED = object()
-_DID_NOT_RAISE = object()
+RAISED = object()
+DID_NOT_RAISE = object()
 
 
 @dataclass
@@ -207,7 +224,7 @@ def run(name, fn, seed=None):
     failures = []
     for number, case in enumerate(cases, start=1):
         try:
-            got = _call(fn, case)
+            got = _call(fn, case, part.kind)
             problem = describe_mismatch(got, case)
         except NotImplementedError:
             problem = "not implemented yet (raises NotImplementedError)"
