@@ -21,6 +21,14 @@ def main(argv=None):
     grade.add_argument("assignment", help="assignment name, e.g. 02-convolution")
     grade.add_argument("submissions", help="folder: <student>/<ASSIGNMENT>/<name>.ipynb or <student>.ipynb")
     grade.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    grade.add_argument("--jobs", type=int, default=1, help="grade in N parallel worker processes (default 1)")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
+    grade.add_argument("--seed", type=int, help="seed of the hidden cases (default: a secret one kept in OUT/.state)")
+    grade.add_argument("--cell-timeout", type=float, default=60, help="seconds per cell or graded call (60)")
+    grade.add_argument("--notebook-timeout", type=float, default=300, help="seconds per notebook (300)")
+    grade.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook, MiB (4096)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
 
     args = parser.parse_args(argv)
     try:
@@ -39,11 +47,18 @@ def main(argv=None):
             print(f"generated exercises/ for {', '.join(names)}")
             return 0
         if args.command == "grade":
-            from .grade import grade as grade_all, summary
+            from .grade import Progress, grade as grade_all, summary
+            from .sandbox import Limits
 
-            rows = grade_all(args.assignment, args.submissions, args.out)
+            if args.jobs < 1:
+                parser.error(f"--jobs must be at least 1, got {args.jobs}")
+            limits = Limits(wall_seconds=args.notebook_timeout, cell_seconds=args.cell_timeout,
+                            memory_mb=args.memory_mb)
+            rows = grade_all(args.assignment, args.submissions, args.out, jobs=args.jobs, seed=args.seed,
+                             scheduler=args.scheduler, limits=limits,
+                             progress=None if args.quiet else Progress())
             print(summary(rows))
-            print(f"grades: {args.out}/grades.csv, feedback: {args.out}/feedback/")
+            print(f"grades: {args.out}/grades.csv   review: {args.out}/review.csv   feedback: {args.out}/feedback/")
             return 0
     except (CourseError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -61,7 +61,7 @@ def run_batch(assignment, source, submissions, course, seed, limits, hide=()):
         # batch's runtime folder, which the kernel's sandbox mounts.
         f"--KernelManager.connection_file={course / 'runtime' / 'kernel.json'}",
         f"--Execute.timeout={int(limits.cell_seconds)}",
-        "--Execute.interrupt_on_timeout=False",
+        "--Execute.interrupt_on_timeout=True",
         "--Execute.raise_on_iopub_timeout=False",
     ]
     env = {

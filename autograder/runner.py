@@ -172,8 +172,11 @@ def main(folder):
                 signal.setitimer(signal.ITIMER_REAL, cell_limit)
                 result = shell.run_cell(step["cell"], store_history=False, silent=True)
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                if result.error_before_exec or result.error_in_exec:
-                    error = _describe_error(result.error_before_exec or result.error_in_exec)
+                failure = result.error_before_exec or result.error_in_exec
+                if isinstance(failure, CellTimeout):
+                    error = f"ran longer than {cell_limit:g} s and was stopped"
+                elif failure is not None:
+                    error = _describe_error(failure)
             except CellTimeout:
                 error = f"cell ran longer than {cell_limit:g} s and was stopped"
             except BaseException as exc:  # SystemExit, KeyboardInterrupt from student code
@@ -192,7 +195,14 @@ def main(folder):
         if not present:
             continue
         obj = namespace[target]
+        timed_out = False
         for case in step["cases"]:
+            if timed_out:
+                # One case that hangs is likely to hang them all: do not spend
+                # the whole notebook's time budget finding out.
+                recorder.write({"event": "case", "part": step["part"], "case": case["id"],
+                                "error": "skipped: an earlier case of this part ran too long"})
+                continue
             start = _time()
             event = {"event": "case", "part": step["part"], "case": case["id"]}
             stdout, stderr = sys.stdout, sys.stderr
@@ -216,6 +226,7 @@ def main(folder):
                 event["value"] = recorder.encode(value)
             except CellTimeout:
                 event["error"] = "timeout"
+                timed_out = True
             except BaseException as exc:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 event["error"] = _describe_error(exc)

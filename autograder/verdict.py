@@ -63,7 +63,8 @@ class PartResult:
 @dataclass
 class Verdict:
     parts: dict
-    flags: list = field(default_factory=list)
+    flags: list = field(default_factory=list)  # needs a human look
+    notes: list = field(default_factory=list)  # for the student's feedback only
     sandboxed: bool = True
     seconds: float = 0.0
     stopped: str = ""  # why the run ended early, if it did
@@ -142,9 +143,13 @@ def plan(source_nb, release_nb, submission_nb):
                 break
         if not meta.get("solution") and _source(submitted) != _source(original):
             flags.append(f"course cell {grade_id!r} was edited (the original is used)")
-    n_extra = sum(len(v) for v in extras.values())
-    if n_extra:
-        flags.append(f"{n_extra} cell(s) added by the student (run where they were added)")
+    targets = {g.target for g in graded_cells(source_nb)}
+    for anchor_id, sources in extras.items():
+        for source in sources:
+            redefined = sorted(_defined_names(source) & targets)
+            if redefined:
+                where = f"after {anchor_id!r}" if anchor_id else "at the top"
+                flags.append(f"a cell added {where} (re)defines {', '.join(redefined)}")
 
     steps = [{"cell": source, "id": "added"} for source in extras.get(None, [])]
     graded = {g.grade_id: g for g in graded_cells(source_nb)}
@@ -164,6 +169,27 @@ def plan(source_nb, release_nb, submission_nb):
         for source in extras.get(grade_id, []) if grade_id else []:
             steps.append({"cell": source, "id": "added"})
     return steps, flags
+
+
+def _defined_names(source):
+    """Names a cell binds at top level (def, class, assignment, import), by parsing, not running it."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
 
 # --- 2. run -----------------------------------------------------------------
@@ -271,6 +297,8 @@ def _judge_case(event, case):
     if "error" in event:
         if event["error"] == "timeout":
             return "ran too long and was stopped"
+        if str(event["error"]).startswith("skipped:"):
+            return str(event["error"])
         mro = event.get("error_mro") or []
         if isinstance(case.expected, Raises) and case.expected.exception.__name__ in mro:
             return describe_mismatch(RAISED, case)
@@ -326,7 +354,7 @@ def judge(work, graded, cases_by_part, outcome):
         result.points = round(g.points * result.passed / result.total, 2) if result.total else 0.0
         parts[g.grade_id] = result
 
-    flags = []
+    flags, notes = [], []
     stopped = ""
     if outcome.timed_out:
         stopped = "the notebook ran past its time limit and was stopped"
@@ -337,8 +365,8 @@ def judge(work, graded, cases_by_part, outcome):
     for module in sorted(forbidden_seen):
         flags.append(f"tried to import {module}, which this exercise does not allow")
     for cell_id, error in cell_errors:
-        flags.append(f"cell {cell_id!r} raised {error}")
-    return parts, flags, stopped
+        notes.append(f"cell {cell_id!r} raised {error}")
+    return parts, flags, notes, stopped
 
 
 def _part_step_passed(events, grade_id):
@@ -357,8 +385,8 @@ def run_verdict(source_nb, release_nb, submission_nb, work, seed, limits, hide=(
     shutil.copy(RUNNER, work / "runner.py")
     python = sandbox.sys.executable
     outcome = sandbox.run(work, [python, "-s", "runner.py", "/tmp/grading"], limits, hide=hide, forbidden=forbidden)
-    parts, run_flags, stopped = judge(work, graded, cases_by_part, outcome)
-    verdict = Verdict(parts, flags + run_flags, outcome.sandboxed, round(outcome.seconds, 2), stopped)
+    parts, run_flags, notes, stopped = judge(work, graded, cases_by_part, outcome)
+    verdict = Verdict(parts, flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2), stopped)
     if not outcome.sandboxed:
         verdict.flags.insert(0, "unsandboxed: bubblewrap is not installed, so this ran without isolation")
     return verdict

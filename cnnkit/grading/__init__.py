@@ -5,6 +5,6 @@ the cases, the reference results and the tolerances live here, so that a
 failing test's traceback or the feedback never shows expected values.
 """
 
-from .core import Case, Raises, Report, all_parts, cases_for, check, get_part, register, run
+from .core import KERAS_ALLOWED, NUMPY_ONLY, Case, Raises, Report, all_parts, cases_for, check, get_part, register, run
 
-__all__ = ["Case", "Raises", "Report", "all_parts", "cases_for", "check", "get_part", "register", "run"]
+__all__ = ["KERAS_ALLOWED", "NUMPY_ONLY", "Case", "Raises", "Report", "all_parts", "cases_for", "check", "get_part", "register", "run"]

@@ -56,15 +56,22 @@ class Raises:
 # the libraries that would do the work. The grader removes them from the
 # sandbox where answers run, and reports an attempt to import them.
 NUMPY_ONLY = ("cnnkit", "tensorflow", "keras", "tf_keras", "torch", "jax", "scipy")
+# Packages a Keras exercise's answers may not use.
+KERAS_ALLOWED = ("cnnkit", "torch", "jax")
+KINDS = ("function", "value", "model")
 
 
 @dataclass
 class Part:
     """A graded part: ``points`` shared equally among the cases that ``make_cases`` draws.
 
-    ``kind`` is ``"function"`` (each case calls the student's function) or
+    ``kind`` is ``"function"`` (each case calls the student's function),
     ``"value"`` (the student's object itself is compared, e.g. a number
-    computed by hand). ``forbidden`` names the packages its answer may not use.
+    computed by hand) or ``"model"`` (the student's object is a Keras model;
+    each case's ``expected`` is a predicate ``check(model) -> None | problem``
+    and the grader runs it on a copy of the model saved in the sandbox and
+    loaded, with Keras' safe mode, in a clean process). ``forbidden`` names
+    the packages its answer may not use.
     """
 
     name: str
@@ -80,8 +87,8 @@ _PARTS: dict[str, Part] = {}
 
 def register(name, points, description="", kind="function", forbidden=NUMPY_ONLY):
     """Decorator: register ``make_cases(rng) -> list[Case]`` as the graded part ``name``."""
-    if kind not in ("function", "value"):
-        raise ValueError(f"register: kind must be 'function' or 'value', got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(f"register: kind must be one of {KINDS}, got {kind!r}")
 
     def decorate(make_cases):
         if name in _PARTS:
@@ -175,7 +182,7 @@ def describe_mismatch(got, case):
 
 
 def _call(fn, case, kind="function"):
-    if kind == "value":
+    if kind in ("value", "model"):
         return fn
     if isinstance(case.expected, Raises):
         try:
@@ -225,7 +232,7 @@ def run(name, fn, seed=None):
     for number, case in enumerate(cases, start=1):
         try:
             got = _call(fn, case, part.kind)
-            problem = describe_mismatch(got, case)
+            problem = case.expected(got) if part.kind == "model" else describe_mismatch(got, case)
         except NotImplementedError:
             problem = "not implemented yet (raises NotImplementedError)"
         except _ModifiedInput as exc:

@@ -1,0 +1,117 @@
+"""Grade the whole corpus of honest, broken and hostile submissions in one command; check every outcome.
+
+This is the instructor's command exactly as the contract states it:
+``python -m autograder grade ASSIGNMENT SUBMISSIONS --out OUT --jobs 2``.
+"""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnnkit.grading import cases_for
+
+from .corpus import ASSIGNMENT, PARTS, build
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = build()
+
+
+def grade(submissions, out, *extra):
+    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
+               "--cell-timeout", "2", "--notebook-timeout", "40", "--quiet", *extra]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    submissions, out = folder / "submissions", folder / "out"
+    submissions.mkdir()
+    for name, (notebook, _) in CORPUS.items():
+        data = notebook if isinstance(notebook, bytes) else json.dumps(notebook, indent=1).encode()
+        (submissions / f"{name}.ipynb").write_bytes(data)
+    result = grade(submissions, out, "--jobs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
+    review = {row["student"]: row for row in csv.DictReader(open(out / "review.csv"))}
+    return {"submissions": submissions, "out": out, "rows": rows, "review": review, "stdout": result.stdout}
+
+
+def test_every_submission_gets_a_row(graded):
+    assert sorted(graded["rows"]) == sorted(CORPUS)
+
+
+def test_grades_csv_has_the_contract_columns(graded):
+    header = next(csv.reader(open(graded["out"] / "grades.csv")))
+    assert header == ["student", *PARTS, "total", "max", "status"]
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_outcome(graded, name):
+    expect = CORPUS[name][1]
+    row, review = graded["rows"][name], graded["review"][name]
+    total = float(row["total"])
+    context = f"{name}: {row} / {review['notes']}"
+    if isinstance(expect.total, tuple):
+        assert expect.total[0] <= total <= expect.total[1], context
+    else:
+        assert total == pytest.approx(expect.total), context
+    assert row["status"] in expect.status, context
+    assert expect.note in review["notes"], context
+    for part, points in expect.parts.items():
+        assert float(row[part]) == pytest.approx(points), context
+    assert float(row["max"]) == 5.0
+
+
+def test_summary_lists_every_row_that_needs_a_look(graded):
+    flagged = [name for name, row in graded["rows"].items() if row["status"] != "ok"]
+    assert flagged, "the corpus must produce flagged rows"
+    for name in flagged:
+        assert f"  {name}: " in graded["stdout"], name
+    assert "mean" in graded["stdout"] and "median" in graded["stdout"]
+
+
+@pytest.mark.parametrize("name", ["blank", "partly-correct", "assert-neutralised", "test-cells-edited"])
+def test_feedback_shows_no_hidden_test_or_expected_value(graded, name):
+    page = (graded["out"] / "feedback" / f"{name}.html").read_text()
+    assert "of 5 points" in page
+    for marker in ("BEGIN HIDDEN TESTS", "check(\"", "check(&quot;", "cases_for", "expected ["):
+        assert marker not in page, f"{name}: feedback shows {marker!r}"
+    seed = int((graded["out"] / ".state" / "seed").read_text())
+    for part in ("correlate1d", "convolve1d"):
+        for case in cases_for(part, seed)[2:]:  # the worked examples are in the visible tests
+            for text in (np.array2string(case.expected), str(list(case.expected))[:40]):
+                assert text not in page, f"{name}: feedback leaks an expected value of {part}"
+
+
+def test_every_student_gets_a_feedback_page(graded):
+    pages = {p.stem for p in (graded["out"] / "feedback").glob("*.html")}
+    assert pages == set(CORPUS)
+
+
+def test_the_seed_is_secret_and_kept_for_the_class(graded):
+    seed_file = graded["out"] / ".state" / "seed"
+    assert oct(seed_file.stat().st_mode & 0o777) == "0o600"
+    assert oct((graded["out"] / ".state").stat().st_mode & 0o777) == "0o700"
+
+
+def test_rerun_grades_only_what_changed(graded, tmp_path):
+    out, submissions = graded["out"], graded["submissions"]
+    states = {p.name: p.stat().st_mtime_ns for p in (out / ".state").glob("*.json")}
+    changed = submissions / "blank.ipynb"
+    nb = json.loads(changed.read_text())
+    nb["metadata"]["edited"] = True
+    changed.write_text(json.dumps(nb))
+    result = grade(submissions, out, "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    after = {p.name: p.stat().st_mtime_ns for p in (out / ".state").glob("*.json")}
+    regraded = sorted(name for name in after if after[name] != states.get(name))
+    assert regraded == ["blank.json"]
+    rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
+    assert rows == graded["rows"] | {"blank": rows["blank"]}
