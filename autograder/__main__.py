@@ -29,6 +29,8 @@ def main(argv=None):
     grade.add_argument("--notebook-timeout", type=float, default=300, help="seconds per notebook (300)")
     grade.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook, MiB (4096)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--keep-work", action="store_true",
+                       help="keep the scratch folders (OUT/.work: sandboxes' files, nbgrader logs) to investigate")
 
     args = parser.parse_args(argv)
     try:
@@ -56,7 +58,7 @@ def main(argv=None):
                             memory_mb=args.memory_mb)
             rows = grade_all(args.assignment, args.submissions, args.out, jobs=args.jobs, seed=args.seed,
                              scheduler=args.scheduler, limits=limits,
-                             progress=None if args.quiet else Progress())
+                             progress=None if args.quiet else Progress(), keep_work=args.keep_work)
             print(summary(rows))
             print(f"grades: {args.out}/grades.csv   review: {args.out}/review.csv   feedback: {args.out}/feedback/")
             return 0

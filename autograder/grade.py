@@ -84,7 +84,7 @@ def _assignment_fingerprint(source, release, seed, limits):
 
 # --- one batch (runs in a worker process) -----------------------------------
 
-def grade_batch(assignment, batch, out, seed, limits, hide, fingerprint):
+def grade_batch(assignment, batch, out, seed, limits, hide, fingerprint, keep_work=False):
     """Grade ``batch`` (``[(student, notebook path, submission hash)]``); return rows as dicts.
 
     Module-level and argument-only, so that a process pool or a Dask worker
@@ -118,7 +118,9 @@ def grade_batch(assignment, batch, out, seed, limits, hide, fingerprint):
             verdict = run_verdict(source_nb, release_nb, submission_nb, work_root / "verdict" / student, seed,
                                   limits, hide=hide)
         except Exception as exc:  # a grader bug must not cost the batch: the row says so
-            row.status, row.notes = "grader-error", [f"the verdict could not be computed: {exc!r}"]
+            row.scores = {gid: 0.0 for gid, _ in graded_parts(source)}
+            row.max, row.status = max_points, "grader-error"
+            row.notes = [f"the verdict could not be computed: {exc!r}; fix the grader and re-run"]
             rows[student] = row
             continue
         row.scores = {gid: part.points for gid, part in verdict.parts.items()}
@@ -165,7 +167,8 @@ def grade_batch(assignment, batch, out, seed, limits, hide, fingerprint):
                                      + "; ".join(disagree) + why)
                     if row.status == "ok":
                         row.status = "flagged"
-    shutil.rmtree(work_root, ignore_errors=True)
+    if not keep_work:
+        shutil.rmtree(work_root, ignore_errors=True)
     return [asdict(row) for row in rows.values()]
 
 
@@ -192,7 +195,8 @@ def _executor(jobs, scheduler):
     return concurrent.futures.ProcessPoolExecutor(max_workers=jobs), None
 
 
-def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, limits=None, progress=None):
+def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, limits=None, progress=None,
+          keep_work=False):
     """Grade every submission of ``assignment``; return one :class:`Row` per student found."""
     limits = limits or Limits()
     source = assignment_notebook(assignment)
@@ -234,8 +238,8 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     if batches:
         executor, client = _executor(jobs, scheduler)
         try:
-            futures = {executor.submit(grade_batch, assignment, batch, str(out), seed, limits, hide, fingerprint):
-                       batch for batch in batches}
+            futures = {executor.submit(grade_batch, assignment, batch, str(out), seed, limits, hide, fingerprint,
+                                       keep_work): batch for batch in batches}
             for future in concurrent.futures.as_completed(futures):
                 batch = futures[future]
                 try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -42,7 +43,16 @@ def run_batch(assignment, source, submissions, course, seed, limits, hide=()):
     (course / "source" / assignment).mkdir(parents=True)
     shutil.copy(source, course / "source" / assignment / source.name)
     _kernel_spec(course / "jupyter")
-    (course / "runtime").mkdir()
+    # Unix socket paths are limited to about 100 characters: the kernels'
+    # sockets live in a short folder of their own, not under OUT.
+    runtime = Path(tempfile.mkdtemp(prefix="ag-"))
+    try:
+        return _run(assignment, source, submissions, course, seed, limits, hide, runtime)
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _run(assignment, source, submissions, course, seed, limits, hide, runtime):
     for student, path in submissions.items():
         target = course / "submitted" / student / assignment
         target.mkdir(parents=True)
@@ -59,14 +69,14 @@ def run_batch(assignment, source, submissions, course, seed, limits, hide=()):
         "--KernelManager.transport=ipc",
         # One kernel at a time per batch: a fixed connection file in the
         # batch's runtime folder, which the kernel's sandbox mounts.
-        f"--KernelManager.connection_file={course / 'runtime' / 'kernel.json'}",
+        f"--KernelManager.connection_file={runtime / 'kernel.json'}",
         f"--Execute.timeout={int(limits.cell_seconds)}",
         "--Execute.interrupt_on_timeout=True",
         "--Execute.raise_on_iopub_timeout=False",
     ]
     env = {
         "JUPYTER_PATH": str(course / "jupyter"),
-        "JUPYTER_RUNTIME_DIR": str(course / "runtime"),
+        "JUPYTER_RUNTIME_DIR": str(runtime),
         "AUTOGRADER_KERNEL": json.dumps({"limits": asdict(limits), "seed": seed,
                                          "hide": [str(course), *map(str, hide)]}),
     }

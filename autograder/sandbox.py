@@ -144,9 +144,9 @@ def command(work, argv, limits, hide=(), forbidden=(), expose=(), writable=(), m
     return rlimits + args + list(argv), True
 
 
-def run(work, argv, limits, hide=(), forbidden=()):
+def run(work, argv, limits, hide=(), forbidden=(), expose=()):
     """Run ``argv`` sandboxed in ``work``; kill the whole process tree at the wall-clock limit."""
-    cmd, sandboxed = command(work, argv, limits, hide, forbidden)
+    cmd, sandboxed = command(work, argv, limits, hide, forbidden, expose=expose)
     start = time.monotonic()
     stderr_path = Path(work) / "sandbox-stderr.txt"
     with open(stderr_path, "wb") as stderr:

@@ -229,8 +229,9 @@ def write_program(work, steps, seed, limits):
         forbidden = set(part.forbidden) if forbidden is None else forbidden & set(part.forbidden)
         program_steps.append({
             "part": step["call"], "target": step["target"], "kind": part.kind,
-            "cases": [{"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
-                       "timeout": limits.cell_seconds} for i, c in enumerate(cases)],
+            "cases": [] if part.kind == "model" else [
+                {"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
+                 "timeout": limits.cell_seconds} for i, c in enumerate(cases)],
         })
     program = {"steps": program_steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or [])}
     (work / "program.json").write_text(json.dumps(program))
@@ -313,10 +314,10 @@ def _judge_case(event, case):
     return describe_mismatch(got, case)
 
 
-def judge(work, graded, cases_by_part, outcome):
+def judge(work, graded, cases_by_part, outcome, seed=None, limits=None, hide=()):
     """Score every graded cell from the sandbox's results."""
     events = _read_events(work)
-    seen_parts, case_events, cell_errors, forbidden_seen = set(), {}, [], set()
+    seen_parts, case_events, cell_errors, forbidden_seen, model_events = set(), {}, [], set(), {}
     for event in events:
         kind = event.get("event")
         if kind == "part":
@@ -331,7 +332,10 @@ def judge(work, graded, cases_by_part, outcome):
             cell_errors.append((event.get("id"), str(event["error"])[:300]))
         elif kind == "forbidden-import":
             forbidden_seen.add(str(event.get("module")))
+        elif kind == "model" and event.get("part") in seen_parts:
+            model_events.setdefault(event.get("part"), event)
     finished = any(e.get("event") == "done" for e in events)
+    judged = judge_models(work, graded, model_events, seed, limits, hide) if model_events else {}
 
     parts = {}
     for g in graded:
@@ -345,6 +349,8 @@ def judge(work, graded, cases_by_part, outcome):
             elif not found:
                 problem = (f"`{g.target}` is not defined" if finished or _part_step_passed(events, g.grade_id)
                            else "not reached: the run stopped before this part")
+            elif g.grade_id in judged or g.grade_id in model_events:
+                problem = _model_problem(judged.get(g.grade_id), model_events.get(g.grade_id), number)
             else:
                 problem = _judge_case(event, case)
             if problem:
@@ -369,6 +375,46 @@ def judge(work, graded, cases_by_part, outcome):
     return parts, flags, notes, stopped
 
 
+def _model_problem(judged, event, number):
+    if event is not None and "error" in event:
+        return f"the model could not be saved for grading: {str(event['error'])[:200]}"
+    if judged is None:
+        return "the model could not be checked (the checking process failed)"
+    if "error" in judged:
+        return str(judged["error"])
+    problems = judged.get("problems", [])
+    return problems[number] if number < len(problems) else "not checked"
+
+
+def judge_models(work, graded, model_events, seed, limits, hide):
+    """Check the saved models in a second sandbox that runs only the course's code."""
+    from .course import ROOT
+
+    parts = {g.grade_id: g.part for g in graded}
+    folder = work / "judge"
+    folder.mkdir()
+    models = []
+    for grade_id, event in model_events.items():
+        name = str(event.get("file", ""))
+        path = work / name
+        if grade_id in parts and re.fullmatch(r"model-\d+\.keras", name) and path.is_file() \
+                and path.stat().st_size < MAX_ARRAY_BYTES:
+            shutil.copy(path, folder / name)
+            models.append({"grade_id": grade_id, "part": parts[grade_id], "file": name})
+    if not models:
+        return {}
+    (folder / "job.json").write_text(json.dumps({"models": models, "seed": seed}))
+    judge_limits = sandbox.Limits(wall_seconds=max(limits.wall_seconds, 120), cell_seconds=limits.cell_seconds,
+                                  memory_mb=max(limits.memory_mb, 4096))
+    python = sandbox.sys.executable
+    sandbox.run(folder, [python, "-s", "-m", "autograder.model_judge", "/tmp/grading"], judge_limits, hide=hide,
+                expose=[ROOT / "cnnkit", ROOT / "autograder"])
+    try:
+        return json.loads((folder / "judged.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _part_step_passed(events, grade_id):
     return any(e.get("event") == "part" and e.get("part") == grade_id for e in events)
 
@@ -385,7 +431,7 @@ def run_verdict(source_nb, release_nb, submission_nb, work, seed, limits, hide=(
     shutil.copy(RUNNER, work / "runner.py")
     python = sandbox.sys.executable
     outcome = sandbox.run(work, [python, "-s", "runner.py", "/tmp/grading"], limits, hide=hide, forbidden=forbidden)
-    parts, run_flags, notes, stopped = judge(work, graded, cases_by_part, outcome)
+    parts, run_flags, notes, stopped = judge(work, graded, cases_by_part, outcome, seed, limits, hide)
     verdict = Verdict(parts, flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2), stopped)
     if not outcome.sandboxed:
         verdict.flags.insert(0, "unsandboxed: bubblewrap is not installed, so this ran without isolation")

@@ -83,8 +83,10 @@ def code_cell(source):
 def answered(answers=None):
     """The student version with answer cells replaced (default: the solution's)."""
     nb = release()
+    present = {c["metadata"].get("nbgrader", {}).get("grade_id") for c in _cells(nb)}
     for grade_id, source in (SOLVED if answers is None else answers).items():
-        _cells(nb)[_find(nb, grade_id)]["source"] = source
+        if grade_id in present:
+            _cells(nb)[_find(nb, grade_id)]["source"] = source
     return nb
 
 

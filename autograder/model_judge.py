@@ -1,0 +1,43 @@
+"""Check students' Keras models in a clean, sandboxed process (``python -m autograder.model_judge JOB``).
+
+The student's process hands each model over only as a ``.keras`` file. This
+process, which runs no student code, loads it with Keras' safe mode (no
+Python lambdas or unknown classes are deserialised) and runs the part's
+predicates from :mod:`cnnkit.grading`, writing ``{part: [problem or null, ...]}``
+to ``judged.json``.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main(folder):
+    folder = Path(folder)
+    job = json.loads((folder / "job.json").read_text())
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    from cnnkit.grading import cases_for
+
+    results = {}
+    for item in job["models"]:
+        try:
+            model = keras.models.load_model(folder / item["file"], safe_mode=True)
+        except Exception as exc:  # a file that is not a plain Keras model
+            results[item["grade_id"]] = {"error": f"the model could not be loaded safely: {type(exc).__name__}: "
+                                                  f"{str(exc)[:200]}"}
+            continue
+        problems = []
+        for case in cases_for(item["part"], job["seed"]):
+            try:
+                problems.append(case.expected(model))
+            except Exception as exc:
+                problems.append(f"checking it raised {type(exc).__name__}: {str(exc)[:200]}")
+        results[item["grade_id"]] = {"problems": problems}
+    (folder / "judged.json").write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,122 @@
+"""The grade command's inputs, outputs and engines, on a small class."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.submissions import collect
+
+from .corpus import ASSIGNMENT, answered, release
+
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "convolution.ipynb"
+
+
+def write(path, notebook):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(notebook if isinstance(notebook, bytes) else json.dumps(notebook).encode())
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=900)
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def rows(out):
+    return {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
+
+
+def test_collect_reads_both_layouts_and_names_every_problem(tmp_path):
+    write(tmp_path / "ann" / ASSIGNMENT / NAME, release())
+    write(tmp_path / "ben" / "01-architecture" / "architecture.ipynb", release())
+    write(tmp_path / "cat" / ASSIGNMENT / "other.ipynb", release())
+    write(tmp_path / "dan.ipynb", release())
+    write(tmp_path / "eve.ipynb", b"")
+    write(tmp_path / "ann.ipynb", release())  # ann twice
+    write(tmp_path / "notes.txt", b"not a submission")
+    write(tmp_path / "bad name!.ipynb", release())
+    found = {s.student: s for s in collect(tmp_path, ASSIGNMENT, NAME)}
+    assert sorted(found) == ["ann", "bad name!", "ben", "cat", "dan", "eve"]
+    assert found["ann"].status == "duplicate"
+    assert found["ben"].status == "wrong-assignment" and "01-architecture" in found["ben"].problem
+    assert found["cat"].status == "missing-notebook" and "other.ipynb" in found["cat"].problem
+    assert found["dan"].status == "ok" and found["dan"].path.name == "dan.ipynb"
+    assert found["eve"].status == "empty-file"
+    assert found["bad name!"].status == "bad-name"
+
+
+def test_missing_submissions_folder_is_an_error_that_names_it(tmp_path):
+    result = run("grade", ASSIGNMENT, tmp_path / "nowhere", "--out", tmp_path / "out", check=False)
+    assert result.returncode == 2 and "SUBMISSIONS must be a folder" in result.stderr
+
+
+def test_unknown_assignment_is_an_error_that_lists_the_known_ones(tmp_path):
+    result = run("grade", "99-nothing", tmp_path, "--out", tmp_path / "out", check=False)
+    assert result.returncode == 2 and "02-convolution" in result.stderr
+
+
+def test_nbgrader_layout_with_progress_bar(tmp_path):
+    submissions, out = tmp_path / "submitted", tmp_path / "out"
+    write(submissions / "ann" / ASSIGNMENT / NAME, answered())
+    write(submissions / "ben" / ASSIGNMENT / NAME, release())
+    result = run("grade", ASSIGNMENT, submissions, "--out", out, "--jobs", "2", "--keep-work")
+    graded = rows(out)
+    review = (out / "review.csv").read_text()
+    for log in (out / ".work").rglob("autograde.log"):
+        review += log.read_text()[-3000:]
+    assert float(graded["ann"]["total"]) == float(graded["ann"]["max"]) and graded["ann"]["status"] == "ok", review
+    assert float(graded["ben"]["total"]) == 0.0
+    assert "grading" in result.stderr and "2/2" in result.stderr  # tqdm's bar, with the last status
+    assert (out / "feedback" / "ann.html").is_file() and (out / "feedback" / "ben.html").is_file()
+    assert "2 submissions" in result.stdout
+
+
+def test_dask_cluster_on_loopback_grades_like_local_processes(tmp_path):
+    from distributed import LocalCluster
+
+    submissions = tmp_path / "flat"
+    write(submissions / "ann.ipynb", answered())
+    write(submissions / "ben.ipynb", release())
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      processes=True) as cluster:
+        run("grade", ASSIGNMENT, submissions, "--out", tmp_path / "dask", "--scheduler", cluster.scheduler_address,
+            "--seed", "11", "--quiet")
+    run("grade", ASSIGNMENT, submissions, "--out", tmp_path / "local", "--seed", "11", "--quiet")
+    assert rows(tmp_path / "dask") == rows(tmp_path / "local")
+
+
+def test_without_bubblewrap_code_still_runs_limited_and_is_flagged(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    command, sandboxed = sandbox.command(tmp_path, ["python", "-c", "pass"], sandbox.Limits())
+    assert not sandboxed and command[0] == "prlimit" and "--nproc=64" in command
+
+
+def test_sandbox_hides_the_course_and_the_network(tmp_path):
+    probe = (
+        "import os, socket\n"
+        "print('repo', os.path.exists(%r))\n"
+        "print('cnnkit', __import__('importlib').util.find_spec('cnnkit') is not None)\n"
+        "try:\n"
+        "    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
+        "    print('net open')\n"
+        "except OSError:\n"
+        "    print('net closed')\n"
+        "print('uid', os.getuid())\n"
+    ) % str(ROOT / "solutions")
+    (tmp_path / "probe.py").write_text(probe)
+    if sandbox.bwrap_path() is None:
+        pytest.fail("bubblewrap is not installed: run `make system-deps` (the grader's isolation needs it)")
+    command, sandboxed = sandbox.command(tmp_path, [sys.executable, "probe.py"], sandbox.Limits())
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert sandboxed
+    assert "repo False" in result.stdout and "cnnkit False" in result.stdout and "net closed" in result.stdout
+    if sandbox.os.geteuid() == 0:
+        assert "uid 0" not in result.stdout
