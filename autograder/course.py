@@ -55,9 +55,14 @@ def nbgrader_environment():
     return env
 
 
-def run_nbgrader(*args, cwd=ROOT, config=CONFIG, overrides=(), check=True, capture=True, env=None, timeout=None):
-    """Run ``nbgrader ARGS`` with the course configuration; raise ``CourseError`` on failure."""
-    command = [sys.executable, "-m", "nbgrader", *args, f"--NbGrader.config_file={config}", *overrides]
+def run_nbgrader(*args, cwd=ROOT, config=CONFIG, overrides=(), check=True, capture=True, env=None, timeout=None,
+                 module="nbgrader"):
+    """Run ``nbgrader ARGS`` with the course configuration; raise ``CourseError`` on failure.
+
+    ``module="autograder.nbgrader_batch"`` runs several commands (the first
+    argument, comma-separated) in one process.
+    """
+    command = [sys.executable, "-m", module, *args, f"--NbGrader.config_file={config}", *overrides]
     environment = nbgrader_environment()
     environment.update(env or {})
     try:

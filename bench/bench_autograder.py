@@ -1,0 +1,121 @@
+"""How fast the autograder grades a class: submissions per minute, and what one submission costs.
+
+    python bench/bench_autograder.py [--n 24] [--assignment 02-convolution]
+
+Generates N submissions of the assignment (the student version with the
+solution's answers pasted in, each file made distinct), grades them with
+``--jobs 1`` and ``--jobs 2`` in fresh output folders, and prints the rate.
+Then it times the parts of one submission's cost: starting the sandbox,
+starting Python with NumPy and IPython in it, the verdict (the student's code
+run and judged), and nbgrader's notebook run per submission in a batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder import sandbox  # noqa: E402
+from autograder.course import EXERCISES, assignment_notebook  # noqa: E402
+from autograder.grade import grade  # noqa: E402
+
+
+def make_submissions(folder, assignment, n):
+    source = json.loads(assignment_notebook(assignment).read_text())
+    answers = {}
+    for cell in source["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            text = "".join(cell["source"])
+            answers[meta["grade_id"]] = "\n".join(
+                line for line in text.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+    release = json.loads((EXERCISES / assignment / assignment_notebook(assignment).name).read_text())
+    for cell in release["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    folder.mkdir(parents=True)
+    for index in range(n):
+        release["metadata"]["submission"] = index  # distinct files, like a real class
+        (folder / f"student{index:03d}.ipynb").write_text(json.dumps(release))
+
+
+def timed(label, func, repeat=3):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    best = sorted(times)[len(times) // 2]
+    print(f"  {label:<58} {best * 1000:8.0f} ms")
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=24, help="submissions to grade (default 24)")
+    parser.add_argument("--assignment", default="02-convolution")
+    args = parser.parse_args()
+    print(f"autograder benchmark: {args.n} submissions of {args.assignment}, {os.cpu_count()} cores, "
+          f"bubblewrap {'yes' if sandbox.bwrap_path() else 'NO (unsandboxed)'}")
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as scratch:
+        scratch = Path(scratch)
+        make_submissions(scratch / "submissions", args.assignment, args.n)
+        rates = {}
+        for jobs in (1, 2):
+            out = scratch / f"out-{jobs}"
+            start = time.perf_counter()
+            rows = grade(args.assignment, scratch / "submissions", out, jobs=jobs, seed=1)
+            seconds = time.perf_counter() - start
+            full = sum(row.total == row.max for row in rows)
+            rates[jobs] = 60 * len(rows) / seconds
+            print(f"--jobs {jobs}: {len(rows)} graded in {seconds:6.1f} s = {rates[jobs]:5.1f} submissions/minute "
+                  f"({full} with full marks)")
+        print(f"speed-up with 2 jobs: {rates[2] / rates[1]:.2f}x")
+
+        print("cost of one submission (median of 3):")
+        work = scratch / "probe"
+        work.mkdir()
+        (work / "empty.py").write_text("")
+        (work / "imports.py").write_text("import numpy, IPython.core.interactiveshell\n")
+        limits = sandbox.Limits()
+        python = sys.executable
+        timed("Python start, no sandbox", lambda: subprocess.run([python, "-s", str(work / "empty.py")]))
+        timed("Python start in the sandbox (bwrap + limits + setpriv)",
+              lambda: sandbox.run(work, [python, "-s", "empty.py"], limits))
+        timed("+ import NumPy and IPython in the sandbox",
+              lambda: sandbox.run(work, [python, "-s", "imports.py"], limits))
+
+        from autograder.verdict import run_verdict
+
+        source_nb = json.loads(assignment_notebook(args.assignment).read_text())
+        release_nb = json.loads((EXERCISES / args.assignment / assignment_notebook(args.assignment).name).read_text())
+        submission = json.loads(next((scratch / "submissions").iterdir()).read_text())
+        timed("verdict: plan, sandboxed run of the answers, judge", lambda: run_verdict(
+            source_nb, release_nb, submission, scratch / "verdict", 1, limits))
+        batch = max(1, args.n // 2)
+        per_nb = None
+        from autograder.notebook_run import run_batch
+
+        folder = scratch / "batch"
+        subs = {f"s{i}": p for i, p in enumerate(sorted((scratch / "submissions").iterdir())[:batch])}
+        start = time.perf_counter()
+        run_batch(args.assignment, assignment_notebook(args.assignment), subs, folder, 1, limits)
+        per_nb = (time.perf_counter() - start) / batch
+        print(f"  {'nbgrader notebook run (sandboxed kernel), per notebook in a batch of ' + str(batch):<58} "
+              f"{per_nb * 1000:8.0f} ms")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
