@@ -17,7 +17,7 @@ export MPLBACKEND := Agg
 # and the grader's sandbox (bubblewrap). The book itself needs none of them.
 APT_PACKAGES := chromium bubblewrap
 
-.PHONY: help setup system-deps book test exercises check-exercises grade bench clean
+.PHONY: help setup system-deps book test exercises check-exercises grade bench bench-grade clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
@@ -25,6 +25,7 @@ help:
 	@echo "make exercises   regenerate exercises/ from solutions/"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
 	@echo "make bench       time cnnkit against TensorFlow"
+	@echo "make bench-grade submissions per minute of the autograder"
 	@echo "make clean       remove build outputs (keeps the environment)"
 
 setup: $(STAMP)
@@ -50,12 +51,15 @@ system-deps:
 		echo "WARNING: install them (sudo apt-get install$$missing); the tests that need them will fail without them."; \
 	fi
 
+# Without MPLBACKEND, so that the chapters' kernels draw figures inline
+# (an inherited Agg would leave every figure out of the book).
 book: setup
-	$(BIN)/jupyter-book build . --keep-going
+	env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going
 	@echo "The book: $(abspath _build/html/index.html)"
 
 # One pytest run: cnnkit's tests, the grading and pipeline checks, the
-# strict book build (tests/test_book.py) and nbval on every chapter and
+# strict book build and its pages in headless Chromium (tests/book/; page
+# screenshots go to _build/screenshots/) and nbval on every chapter and
 # solution notebook (whole notebooks per worker: --dist loadfile).
 test: setup system-deps
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
@@ -70,10 +74,13 @@ check-exercises: setup
 grade: setup
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" -a -n "$(OUT)" || \
 		{ echo "usage: make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"; exit 2; }
-	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT)
+	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
 
 bench: setup
 	$(BIN)/python bench/bench_cnnkit.py
+
+bench-grade: setup system-deps
+	$(BIN)/python bench/bench_autograder.py
 
 clean:
 	rm -rf _build .pytest_cache
