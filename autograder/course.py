@@ -73,7 +73,9 @@ def run_nbgrader(*args, cwd=ROOT, config=CONFIG, overrides=(), check=True, captu
     except subprocess.TimeoutExpired as exc:
         if check:
             raise CourseError(f"nbgrader {args[0]} ran past {timeout:.0f} s and was stopped") from None
-        return subprocess.CompletedProcess(command, -9, exc.stdout or "", "")
+        output = exc.stdout or b""  # bytes even in text mode
+        output = output.decode(errors="replace") if isinstance(output, bytes) else output
+        return subprocess.CompletedProcess(command, -9, output + f"\n[stopped after {timeout:.0f} s]", "")
     if check and result.returncode != 0:
         tail = "\n".join((result.stdout or "").splitlines()[-30:])
         raise CourseError(f"nbgrader {args[0]} failed (exit {result.returncode}):\n{tail}")

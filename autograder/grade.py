@@ -155,6 +155,10 @@ def grade_batch(assignment, batch, out, seed, limits, hide, fingerprint, keep_wo
             result = claimed.get(student)
             if result is None:
                 row.notes.append("nbgrader could not run the notebook (see the verdict; feedback is partial)")
+            elif result["stopped"]:
+                row.notes.append("nbgrader's run of this batch ran past its time budget: feedback is partial")
+                if result["feedback"] is not None:
+                    shutil.copy(result["feedback"], feedback_dir / f"{student}.nbgrader.html")
             else:
                 if result["feedback"] is not None:
                     shutil.copy(result["feedback"], feedback_dir / f"{student}.nbgrader.html")

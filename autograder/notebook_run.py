@@ -34,8 +34,10 @@ def _kernel_spec(folder):
 def run_batch(assignment, source, submissions, course, seed, limits, hide=()):
     """Autograde ``submissions`` (``{student: notebook path}``) in the scratch course ``course``.
 
-    Returns ``{student: {"scores": {grade_id: score}, "feedback": path or None}}``
-    for the students nbgrader recorded.
+    Returns ``{student: {"scores": {grade_id: score}, "feedback": path or None,
+    "stopped": bool}}`` for the students nbgrader recorded; ``stopped`` is true
+    when the batch ran past its time budget and was stopped (its scores are
+    then incomplete).
     """
     course = Path(course)
     if course.exists():
@@ -101,5 +103,6 @@ def _run(assignment, source, submissions, course, seed, limits, hide, runtime):
             scores = {grade.name: float(grade.auto_score or 0.0) for grade in notebook.grades
                       if grade.auto_score is not None or grade.manual_score is None}
             feedback = course / "feedback" / student / assignment / f"{source.stem}.html"
-            results[student] = {"scores": scores, "feedback": feedback if feedback.is_file() else None}
+            results[student] = {"scores": scores, "feedback": feedback if feedback.is_file() else None,
+                                "stopped": result.returncode == -9}
     return results

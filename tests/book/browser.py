@@ -1,0 +1,182 @@
+"""Open built pages in headless Chromium with the network off, and list what a reader would see wrong.
+
+Chromium is Debian's (`make system-deps` installs it); Playwright only drives
+it and never downloads a browser of its own.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+                  "--no-first-run", "--disable-component-update", "--disable-sync"]
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+VIEWPORT = {"width": 1280, "height": 900}
+REDIRECT = re.compile(r'<meta http-equiv="refresh" content="\d+; *url=([^"]+)"', re.IGNORECASE)
+
+# Runs in the page once it has loaded: waits for MathJax and the fonts, then
+# reports math, images, animations and links.
+INSPECT = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;
+  for (const img of document.images) { img.loading = 'eager'; }
+  await Promise.all(Array.from(document.images, img => img.decode().catch(() => null)));
+  const maths = Array.from(document.querySelectorAll('.math'));
+  const animations = [];
+  for (const anim of document.querySelectorAll('div.animation')) {
+    const img = anim.querySelector('img');
+    const slider = anim.querySelector('input.anim-slider');
+    const first = img ? img.src : '';
+    const next = anim.querySelector('button[title="Next frame"]');
+    if (next) { next.click(); }
+    if (img) { await img.decode().catch(() => null); }
+    animations.push({frames: slider ? Number(slider.max) + 1 : 0,
+                     shown: !!img && img.complete && img.naturalWidth > 0,
+                     advanced: !!img && img.src !== first && img.naturalWidth > 0});
+    if (anim.querySelector('button[title="First frame"]')) { anim.querySelector('button[title="First frame"]').click(); }
+  }
+  return {
+    math: maths.length,
+    typeset: maths.filter(m => m.querySelector('mjx-container')).length,
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    brokenImages: Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))
+                       .map(i => i.getAttribute('src') || i.id),
+    animations: animations,
+    links: Array.from(document.querySelectorAll('a[href]'), a => a.href),
+  };
+}
+"""
+
+
+@dataclass
+class PageReport:
+    """What one page did when opened offline."""
+
+    url: str
+    final_url: str = ""
+    outside_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    math: int = 0
+    typeset: int = 0
+    math_errors: int = 0
+    broken_images: list[str] = field(default_factory=list)
+    animations: list[dict] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    broken_links: list[str] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        """Everything a reader would notice, one line each; empty if the page is fine."""
+        found = [f"requested from outside the book: {url}" for url in self.outside_requests]
+        found += [f"failed to load: {failure}" for failure in self.failed_requests]
+        found += [f"console error: {text}" for text in self.console_errors]
+        if self.typeset < self.math:
+            found.append(f"MathJax typeset {self.typeset} of {self.math} formulas")
+        if self.math_errors:
+            found.append(f"{self.math_errors} formulas have TeX errors")
+        found += [f"image did not load: {src}" for src in self.broken_images]
+        for index, anim in enumerate(self.animations):
+            if not anim["shown"]:
+                found.append(f"animation {index}: no frame shown")
+            if anim["frames"] > 1 and not anim["advanced"]:
+                found.append(f"animation {index}: 'Next frame' did not change the frame")
+        found += [f"broken link: {link}" for link in self.broken_links]
+        return found
+
+
+@lru_cache(maxsize=None)
+def _ids(path: Path) -> frozenset[str]:
+    return frozenset(re.findall(r'\bid="([^"]+)"', path.read_text(encoding="utf-8", errors="replace")))
+
+
+def broken_local_links(links: list[str]) -> list[str]:
+    """The file:// links whose file, or whose #anchor in that file, does not exist."""
+    broken = []
+    for link in sorted(set(links)):
+        parts = urlsplit(link)
+        if parts.scheme != "file":
+            continue
+        path = Path(unquote(parts.path))
+        if not path.is_file():
+            broken.append(link)
+        elif parts.fragment and path.suffix == ".html" and unquote(parts.fragment) not in _ids(path):
+            broken.append(link)
+    return broken
+
+
+class OfflineBrowser:
+    """One Chromium for many pages; every request outside file:, data: and blob: is refused and recorded."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def open(self, page_path: Path, screenshot: Path | None = None, query: str = "",
+             wait_for: str | None = None) -> tuple[PageReport, object]:
+        """Open a built page (waiting for a selector, if given); returns its report and the live page."""
+        url = page_path.resolve().as_uri() + query
+        report = PageReport(url)
+        page = self.context.new_page()
+        page.set_default_timeout(10_000)
+
+        def refuse_outside(route):
+            if not route.request.url.startswith(LOCAL_SCHEMES):
+                route.abort("internetdisconnected")
+            else:
+                route.continue_()
+
+        def on_request(request):
+            if not request.url.startswith(LOCAL_SCHEMES) and request.url not in report.outside_requests:
+                report.outside_requests.append(request.url)
+
+        def on_failed(request):
+            if request.url.startswith(LOCAL_SCHEMES):
+                report.failed_requests.append(f"{request.url} ({request.failure})")
+
+        def on_console(message):
+            if message.type == "error":
+                report.console_errors.append(message.text)
+
+        page.route("**/*", refuse_outside)
+        page.on("request", on_request)
+        page.on("requestfailed", on_failed)
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: report.console_errors.append(f"uncaught: {error}"))
+        redirect = REDIRECT.search(page_path.read_text(encoding="utf-8", errors="replace"))
+        page.goto(url, wait_until="load")
+        if redirect:  # index.html: wait for the page it leads to
+            page.wait_for_url(f"**/{redirect.group(1)}", wait_until="load")
+        if wait_for:
+            page.wait_for_selector(wait_for, timeout=15_000)
+        report.final_url = page.url
+        found = page.evaluate(INSPECT)
+        report.math, report.typeset, report.math_errors = found["math"], found["typeset"], found["mathErrors"]
+        report.broken_images, report.animations = found["brokenImages"], found["animations"]
+        report.links = found["links"]
+        report.broken_links = broken_local_links(report.links)
+        if screenshot is not None:
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+        return report, page
+
+
+@contextmanager
+def offline_browser():
+    """Debian's headless Chromium, offline, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is not installed: run `make system-deps` as root (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(offline=True, viewport=VIEWPORT)
+            yield OfflineBrowser(context)
+        finally:
+            browser.close()

@@ -1,0 +1,150 @@
+"""The real book: strict build, offline pages, and every page opened in headless Chromium.
+
+The pages come from `_toc.yml`, so chapters are covered as they are added.
+Screenshots of every page go to `_build/screenshots/` (a CI artefact).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+import yaml
+
+from .browser import offline_browser
+from .building import ROOT, strict_build_of_the_book
+from .pages import built_pages, holds_widget, remote_css_urls, remote_loads
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def toc_files(entry) -> list[str]:
+    """Every page named in the table of contents (as `book/name`, no suffix), in reading order."""
+    files = [re.sub(r"\.(md|ipynb|rst)$", "", entry[key]) for key in ("root", "file") if key in entry]
+    for key in ("parts", "chapters", "sections"):
+        for child in entry.get(key, []):
+            files += toc_files(child)
+    return files
+
+
+# Sphinx's own pages, besides those of the table of contents.
+GENERATED_PAGES = ["index", "genindex", "search"]
+PAGES = toc_files(TOC) + GENERATED_PAGES
+
+
+@pytest.fixture(scope="module")
+def book():
+    return strict_build_of_the_book()
+
+
+@pytest.fixture(scope="module")
+def html(book):
+    if not (book.html / "index.html").is_file():
+        pytest.fail(f"the book was not built:\n{book.log[-3000:]}")
+    return book.html
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with offline_browser() as browser:
+        yield browser
+
+
+def test_book_builds_strictly(book):
+    # -W: warnings are errors; -n: every reference must resolve.
+    assert book.returncode == 0, book.log[-6000:]
+    assert (book.html / "index.html").is_file()
+
+
+def test_every_built_page_is_tested(html):
+    built = {str(p.relative_to(html).with_suffix("")) for p in built_pages(html)}
+    assert built == set(PAGES), f"pages built but not in this test: {sorted(built - set(PAGES))}; " \
+                                f"listed but not built: {sorted(set(PAGES) - built)}"
+
+
+def test_no_page_loads_anything_from_the_network(html):
+    remote = {str(p.relative_to(html)): remote_loads(p) for p in built_pages(html)}
+    assert not {page: loads for page, loads in remote.items() if loads}
+    assert not remote_css_urls(html)
+
+
+def test_no_page_holds_a_widget_that_needs_a_kernel(html):
+    # See book/maintainers.md: tag the widget cell `remove-output`, show a static figure.
+    assert not [str(p.relative_to(html)) for p in built_pages(html) if holds_widget(p)]
+
+
+# What TensorFlow writes to stderr when it starts, whatever TF_CPP_MIN_LOG_LEVEL says.
+TENSORFLOW_START_UP = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers",
+                       "failed call to cuInit")
+
+
+def test_no_page_shows_tensorflows_start_up_log(html):
+    # See book/maintainers.md: tag the cell `remove-stderr`.
+    shown = {str(p.relative_to(html)): [line for line in TENSORFLOW_START_UP if line in p.read_text()]
+             for p in built_pages(html)}
+    assert not {page: lines for page, lines in shown.items() if lines}
+
+
+def test_math_is_served_by_the_book(html):
+    pages_with_math = [p for p in built_pages(html) if 'class="math' in p.read_text()]
+    assert pages_with_math, "the landing page and the API page have formulas"
+    for page in pages_with_math:
+        scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page.read_text())
+        assert scripts, f"{page.name}: math but no MathJax script"
+        local = (page.parent / scripts[0].split("?")[0]).resolve()
+        assert local.is_file() and local.is_relative_to(html), f"{page.name}: MathJax from {scripts[0]}"
+    fonts = list((html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert len(fonts) > 10
+
+
+def test_chapter_files_are_numbered_in_the_toc():
+    numbered = set()
+    for part in TOC.get("parts", []):
+        if part.get("numbered"):
+            numbered.update(f for chapter in part["chapters"] for f in toc_files(chapter))
+    chapters = sorted(str(p.relative_to(ROOT).with_suffix("")) for p in (ROOT / "book").glob("[0-9][0-9]-*.ipynb"))
+    missing = [c for c in chapters if c not in numbered]
+    assert not missing, f"add these chapters to the numbered part of _toc.yml: {missing}"
+
+
+def public_names(module) -> set[str]:
+    """`__all__`, or else the functions and classes the module defines without a leading underscore."""
+    names = getattr(module, "__all__", None) or [
+        name for name, obj in vars(module).items() if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module.__name__]
+    return {f"{module.__name__}.{name}" for name in names}
+
+
+def test_api_page_documents_every_public_function():
+    import cnnkit
+    import cnnkit.data
+    import cnnkit.naive
+
+    text = (ROOT / "book" / "api.md").read_text()
+    documented = set(re.findall(r"^\.\. auto(?:function|class):: (\S+)$", text, flags=re.MULTILINE))
+    public = public_names(cnnkit) | public_names(cnnkit.naive) | public_names(cnnkit.data)
+    assert public - documented == set(), "add these to book/api.md"
+    assert documented - public == set(), "book/api.md documents names cnnkit does not export"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_works_offline_in_chromium(html, browser, page):
+    report, live = browser.open(html / f"{page}.html", screenshot=SCREENSHOTS / f"{page}.png")
+    live.close()
+    assert report.problems() == []
+    if page == "index":
+        assert report.final_url.endswith("/book/intro.html"), "index.html should lead to the landing page"
+    if page in ("book/intro", "book/api"):
+        assert report.math > 0 and report.typeset == report.math
+
+
+def test_search_finds_pages(html, browser):
+    results = "#search-results ul.search li a"
+    report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / "search-convolution.png",
+                                query="?q=convolution", wait_for=results)
+    hits = live.eval_on_selector_all(results, "links => links.map(a => a.href)")
+    live.close()
+    assert report.problems() == []
+    assert any("/book/api.html" in hit for hit in hits), hits
