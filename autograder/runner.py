@@ -107,10 +107,13 @@ def _describe_error(exc):
 
 
 class ForbiddenImports:
-    """Records (and refuses) imports of the packages an exercise forbids.
+    """Refuses imports of the packages an exercise forbids, and reports the student's attempts.
 
     The packages are also absent from the sandbox's file system, so removing
-    this finder gains nothing; it exists to report the attempt by name.
+    this finder gains nothing; it exists to fail cleanly and to name the
+    attempt. Only an import written in the student's own code is reported:
+    libraries probe optional packages (``import keras`` tries ``jax``) and
+    handle the refusal themselves.
     """
 
     def __init__(self, names, recorder):
@@ -118,13 +121,20 @@ class ForbiddenImports:
         self.recorder = recorder
         self.seen = set()
 
+    @staticmethod
+    def _from_student_code():
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+            frame = frame.f_back
+        return frame is not None and frame.f_code.co_filename.startswith("<ipython-input")
+
     def find_spec(self, fullname, path=None, target=None):
         top = fullname.split(".")[0]
         if top in self.names:
-            if top not in self.seen:
+            if top not in self.seen and self._from_student_code():
                 self.seen.add(top)
                 self.recorder.write({"event": "forbidden-import", "module": top})
-            raise ModuleNotFoundError(f"{top} is not available while grading this exercise: use NumPy")
+            raise ModuleNotFoundError(f"{top} is not available while grading this exercise")
         return None
 
 

@@ -1,0 +1,101 @@
+"""Hidden cases of assignment 04-max-pooling.
+
+Parts: ``max_pool2d`` and ``max_pool2d_backward`` on ``(N, C, H, W)``
+batches, with int ``size``, ``stride`` (default: ``size``) and ``padding``.
+
+The first case is the book's 4x4 worked example. Beyond 2x2 windows with
+stride 2, the cases hold overlapping windows (3x3 stride 1, 3x3 stride 2,
+2x2 stride 1), sizes that the windows do not divide, ties (small integers,
+so that many windows hold their maximum twice, and constant images), and
+padding around negative inputs (padding must never win). So the usual
+mistakes lose points: the gradient sent to every maximum of a window
+instead of the first, overlapping windows' gradients overwritten instead of
+added, zero padding, the stride ignored, ceil in place of floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import max_pool2d, max_pool2d_backward
+from ..core import Case, register
+
+# Chapter 4's worked example.
+EXAMPLE = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)[None, None]
+
+# (shape, size, stride, padding, values): stride None means "not passed".
+SETTINGS = [
+    ((2, 3, 6, 6), 2, None, 0, "normal"),
+    ((1, 2, 5, 7), 3, 1, 0, "normal"),
+    ((2, 1, 7, 7), 3, 2, 0, "normal"),
+    ((1, 2, 6, 5), 2, 1, 0, "normal"),
+    ((1, 3, 6, 6), 3, 1, 0, "ties"),
+    ((2, 2, 6, 8), 2, 2, 0, "ties"),
+    ((1, 2, 5, 6), 2, 1, 0, "constant"),
+    ((1, 2, 5, 5), 3, 2, 1, "negative"),
+    ((2, 1, 7, 6), 2, 2, 1, "negative"),
+    ((1, 2, 4, 9), 4, 3, 0, "normal"),
+    ((1, 1, 7, 8), 3, None, 0, "ties"),
+]
+
+VALUES = {
+    "normal": "random values",
+    "ties": "small integers (many ties)",
+    "constant": "a constant per channel (every window a tie)",
+    "negative": "negative values",
+}
+
+
+def _draw(rng, shape, values):
+    if values == "ties":
+        return rng.integers(0, 3, size=shape).astype(float)
+    if values == "constant":
+        return np.broadcast_to(rng.standard_normal(shape[:2])[:, :, None, None], shape).copy()
+    x = rng.standard_normal(shape)
+    return -np.abs(x) - 0.5 if values == "negative" else x
+
+
+def _label(shape, size, stride, padding, values):
+    text = f"x {shape}, size={size}"
+    text += ", stride not given" if stride is None else f", stride={stride}"
+    if padding:
+        text += f", padding={padding}"
+    return f"{text}, {VALUES[values]}"
+
+
+def _kwargs(stride, padding):
+    kwargs = {}
+    if stride is not None:
+        kwargs["stride"] = stride
+    if padding:
+        kwargs["padding"] = padding
+    return kwargs
+
+
+@register("max_pool2d", points=3, description="max pooling, forward")
+def _max_pool2d_cases(rng):
+    cases = [Case("x = the 4x4 worked example, size=2", (EXAMPLE.copy(), 2), max_pool2d(EXAMPLE, 2))]
+    for shape, size, stride, padding, values in SETTINGS:
+        x = _draw(rng, shape, values)
+        kwargs = _kwargs(stride, padding)
+        cases.append(Case(_label(shape, size, stride, padding, values), (x, size),
+                          max_pool2d(x, size, **kwargs), kwargs=kwargs))
+    return cases
+
+
+@register("max_pool2d_backward", points=4, description="max pooling, backward: gradient routing")
+def _max_pool2d_backward_cases(rng):
+    ones = np.ones((1, 1, 2, 2))
+    cases = [
+        Case("x = the 4x4 worked example, size=2, dout all ones", (ones, EXAMPLE.copy(), 2),
+             max_pool2d_backward(ones, EXAMPLE, 2)),
+        Case("x = the 4x4 worked example, size=3, stride=1, dout all ones", (ones, EXAMPLE.copy(), 3),
+             max_pool2d_backward(ones, EXAMPLE, 3, 1), kwargs=dict(stride=1)),
+    ]
+    for shape, size, stride, padding, values in SETTINGS:
+        x = _draw(rng, shape, values)
+        kwargs = _kwargs(stride, padding)
+        dout = rng.standard_normal(max_pool2d(x, size, **kwargs).shape)
+        cases.append(Case(_label(shape, size, stride, padding, values) + ", random dout", (dout, x, size),
+                          max_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))
+    return cases

@@ -1,0 +1,217 @@
+"""Figures and animations of chapters 3-5: feature-map grids and pooling's gradient routing.
+
+Everything here is drawn with matplotlib from cnnkit's own output, so the
+pictures always agree with the code. matplotlib is imported here, never by
+``import cnnkit``: this module is imported explicitly, as
+``from cnnkit.viz import pooling``.
+
+Arrays drawn as grids of numbers are 2-D ``(H, W)``: one channel of one image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import matplotlib.pyplot as plt
+from matplotlib import animation
+from matplotlib.patches import Rectangle
+
+from .. import max_pool2d, max_pool2d_backward
+from .._checks import as_pair
+
+__all__ = ["show_maps", "show_filters", "draw_numbers", "pool_windows", "routing_figure", "routing_animation"]
+
+# One colour per window, cycled: the windows of a 4x4 input fit in the first four.
+WINDOW_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C",
+                  "#CCB974", "#64B5CD")
+
+
+def show_maps(maps, titles=None, ncols=4, cmap="gray", size=2.2, symmetric=False, suptitle=None,
+              clip_percentile=None):
+    """A grid of 2-D arrays (feature maps, images or filters) with titles; returns the figure.
+
+    ``maps`` is a sequence of ``(H, W)`` arrays (or an array ``(K, H, W)``).
+    Each panel has its own colour scale; ``symmetric=True`` centres it on 0
+    (for filters and signed responses, drawn with a diverging colour map);
+    ``clip_percentile`` (e.g. 99.5) ends each panel's scale at that
+    percentile of its values, so that a few very strong responses do not
+    leave the rest of a feature map black.
+    """
+    maps = [np.asarray(m) for m in maps]
+    nrows = -(-len(maps) // ncols)
+    ncols = min(ncols, len(maps))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for index, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if index >= len(maps):
+            ax.set_visible(False)
+            continue
+        m = maps[index]
+        if symmetric:
+            limit = float(np.max(np.abs(m))) or 1.0
+            ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
+        elif clip_percentile is not None:
+            ax.imshow(m, cmap=cmap, vmin=float(m.min()), vmax=float(np.percentile(m, clip_percentile)))
+        else:
+            ax.imshow(m, cmap=cmap)
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def show_filters(kernels, titles=None, ncols=8, size=1.2, suptitle=None):
+    """Filters ``(K, KH, KW)`` on a blue-white-red scale centred on 0; returns the figure."""
+    return show_maps(kernels, titles, ncols=ncols, cmap="RdBu_r", size=size, symmetric=True, suptitle=suptitle)
+
+
+def draw_numbers(ax, a, title=None, fmt="{:g}", colours=None, bold=None, fontsize=11):
+    """Draw the 2-D array ``a`` on ``ax`` as a table of numbers.
+
+    ``colours`` is an optional ``(H, W)`` array of colour strings (or None)
+    used as each cell's background; ``bold`` an optional boolean mask of
+    cells whose number is written in bold. NaN cells are left empty.
+    """
+    a = np.asarray(a)
+    h, w = a.shape
+    ax.set_xlim(-0.08, w + 0.08)  # room for the frames drawn on the border
+    ax.set_ylim(h + 0.08, -0.08)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    for r in range(h):
+        for q in range(w):
+            face = colours[r][q] if colours is not None and colours[r][q] else "white"
+            ax.add_patch(Rectangle((q, r), 1, 1, facecolor=face, edgecolor="0.35", linewidth=1))
+            value = a[r, q]
+            text = fmt.format(value) if np.isfinite(value) else ("" if np.isnan(value) else str(value))
+            weight = "bold" if bold is not None and bold[r, q] else "normal"
+            ax.text(q + 0.5, r + 0.5, text, ha="center", va="center", fontsize=fontsize, fontweight=weight)
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+
+
+def pool_windows(shape, size=2, stride=None):
+    """The windows of a pooling over an ``(H, W)`` input, row-major: a list of ``(top, left, kh, kw)``."""
+    h, w = shape
+    kh, kw = as_pair(size, "size", "pool_windows")
+    sh, sw = (kh, kw) if stride is None else as_pair(stride, "stride", "pool_windows")
+    return [(i * sh, j * sw, kh, kw) for i in range((h - kh) // sh + 1) for j in range((w - kw) // sw + 1)]
+
+
+def _first_max(x, window):
+    top, left, kh, kw = window
+    patch = x[top:top + kh, left:left + kw]
+    r, q = np.unravel_index(np.argmax(patch), patch.shape)  # argmax: the first maximum, row-major
+    return top + r, left + q
+
+
+def _window_frame(ax, window, colour, linewidth=3.0, inset=0.0):
+    top, left, kh, kw = window
+    ax.add_patch(Rectangle((left + inset, top + inset), kw - 2 * inset, kh - 2 * inset, fill=False,
+                           edgecolor=colour, linewidth=linewidth, clip_on=False))
+
+
+def routing_figure(x, size=2, stride=None, dout=None, fmt="{:g}", figsize=(11, 3.6)):
+    """Forward and backward of max pooling on one ``(H, W)`` array, side by side; returns the figure.
+
+    Left: the input with each window framed in its colour and its first
+    maximum filled. Middle: the pooled output, each cell in its window's
+    colour. Right: the input gradient for the upstream gradient ``dout``
+    (ones by default), computed by :func:`cnnkit.max_pool2d_backward`.
+    """
+    x = np.asarray(x, dtype=float)
+    out = max_pool2d(x[None, None], size, stride)[0, 0]
+    dout = np.ones_like(out) if dout is None else np.asarray(dout, dtype=float)
+    dx = max_pool2d_backward(dout[None, None], x[None, None], size, stride)[0, 0]
+    windows = pool_windows(x.shape, size, stride)
+    fig, axes = plt.subplots(1, 3, figsize=figsize, layout="constrained",
+                             gridspec_kw={"width_ratios": [x.shape[1], out.shape[1] + 0.5, x.shape[1]]})
+    in_colours = [[None] * x.shape[1] for _ in range(x.shape[0])]
+    out_colours = [[None] * out.shape[1] for _ in range(out.shape[0])]
+    winners = np.zeros(x.shape, dtype=bool)
+    for k, window in enumerate(windows):
+        colour = WINDOW_COLOURS[k % len(WINDOW_COLOURS)]
+        r, q = _first_max(x, window)
+        in_colours[r][q] = _light(colour)
+        winners[r, q] = True
+        out_colours[k // out.shape[1]][k % out.shape[1]] = _light(colour)
+    draw_numbers(axes[0], x, "input x: windows and their maxima", fmt, in_colours, winners)
+    for k, window in enumerate(windows):
+        inset = 0.06 * (k % 3) if len(windows) > 4 else 0.0
+        _window_frame(axes[0], window, WINDOW_COLOURS[k % len(WINDOW_COLOURS)], inset=inset)
+    draw_numbers(axes[1], out, "max pool: forward", fmt, out_colours)
+    grad_colours = [[_light("#55A868") if dx[r, q] else None for q in range(x.shape[1])] for r in range(x.shape[0])]
+    draw_numbers(axes[2], dx, "gradient dx: backward", fmt, grad_colours, dx != 0)
+    return fig
+
+
+def _light(colour, amount=0.55):
+    """``colour`` mixed with white: a background that keeps black text readable."""
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(colour))
+    return tuple(rgb + (1 - rgb) * amount)
+
+
+def routing_animation(x, size=2, stride=None, dout=None, fmt="{:g}", figsize=(10, 3.4), interval=900, dpi=72):
+    """Max pooling's backward pass one window at a time; returns ``(fig, FuncAnimation)``.
+
+    Frame ``k`` frames window ``k`` on the input and marks its first maximum,
+    highlights the output cell it produces, and shows the input gradient
+    accumulated over windows ``0..k`` (so overlapping windows visibly *add*
+    into a shared maximum). The last frame equals
+    :func:`cnnkit.max_pool2d_backward`, which the animation checks.
+    """
+    x = np.asarray(x, dtype=float)
+    out = max_pool2d(x[None, None], size, stride)[0, 0]
+    dout = np.ones_like(out) if dout is None else np.asarray(dout, dtype=float)
+    windows = pool_windows(x.shape, size, stride)
+    frames = []  # the gradient after each window
+    dx = np.zeros_like(x)
+    for k, window in enumerate(windows):
+        r, q = _first_max(x, window)
+        dx[r, q] += dout.flat[k]
+        frames.append(dx.copy())
+    reference = max_pool2d_backward(dout[None, None], x[None, None], size, stride)[0, 0]
+    if not np.allclose(frames[-1], reference):
+        raise AssertionError("routing_animation: the frames do not add up to cnnkit.max_pool2d_backward")
+
+    fig, axes = plt.subplots(1, 3, figsize=figsize, dpi=dpi, layout="constrained",
+                             gridspec_kw={"width_ratios": [x.shape[1], out.shape[1] + 0.5, x.shape[1]]})
+
+    def draw(k):
+        for ax in axes:
+            ax.clear()
+        window = windows[k]
+        colour = WINDOW_COLOURS[0]
+        r, q = _first_max(x, window)
+        in_colours = [[None] * x.shape[1] for _ in range(x.shape[0])]
+        top, left, kh, kw = window
+        for rr in range(top, top + kh):
+            for qq in range(left, left + kw):
+                in_colours[rr][qq] = _light(colour, 0.8)
+        in_colours[r][q] = _light("#DD8452", 0.3)
+        mask = np.zeros(x.shape, dtype=bool)
+        mask[r, q] = True
+        draw_numbers(axes[0], x, f"input x, window {k + 1} of {len(windows)}", fmt, in_colours, mask)
+        _window_frame(axes[0], window, colour)
+        i, j = divmod(k, out.shape[1])
+        later = np.arange(out.size).reshape(out.shape) > k  # not computed yet: empty and grey
+        out_colours = [["0.92" if later[ii, jj] else None for jj in range(out.shape[1])] for ii in range(out.shape[0])]
+        out_colours[i][j] = _light("#DD8452", 0.3)
+        draw_numbers(axes[1], np.where(later, np.nan, out), "output", fmt, out_colours)
+        grad_colours = [[_light("#55A868") if frames[k][rr, qq] else None for qq in range(x.shape[1])]
+                        for rr in range(x.shape[0])]
+        grad_colours[r][q] = _light("#DD8452", 0.3)
+        draw_numbers(axes[2], frames[k], f"dx += {fmt.format(dout.flat[k])} at the maximum", fmt, grad_colours,
+                     frames[k] != 0)
+        return []
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(windows), interval=interval, blit=False)
+    return fig, anim

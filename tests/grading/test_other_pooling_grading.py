@@ -1,0 +1,283 @@
+"""Assignment 05-other-pooling: the hidden tests reward the solution and catch the usual mistakes.
+
+The model part is checked on the model itself and on a copy saved and
+loaded with Keras' safe mode, which is what the course's grader hands to the
+checks.
+"""
+
+import numpy as np
+import pytest
+
+from cnnkit.grading import cases_for, get_part, run
+
+from .conftest import blank
+
+ASSIGNMENT = "05-other-pooling"
+
+keras = pytest.importorskip("keras")
+layers = keras.layers
+
+
+# --- the usual wrong answers: average pooling -----------------------------------
+
+def _windows(x, size, stride, padding):
+    x = np.asarray(x, dtype=float)
+    stride = size if stride is None else stride
+    n, c, h, w = x.shape
+    real = np.pad(np.ones((h, w)), padding)
+    ho = (h + 2 * padding - size) // stride + 1
+    wo = (w + 2 * padding - size) // stride + 1
+    for i in range(ho):
+        for j in range(wo):
+            yield i, j, slice(i * stride, i * stride + size), slice(j * stride, j * stride + size), real
+
+
+def _avg_forward(x, size, stride, padding, count_padding):
+    x = np.asarray(x, dtype=float)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    cells = list(_windows(x, size, stride, padding))
+    out = np.empty(x.shape[:2] + (cells[-1][0] + 1, cells[-1][1] + 1))
+    for i, j, rows, cols, real in cells:
+        count = size * size if count_padding else real[rows, cols].sum()
+        out[:, :, i, j] = xp[:, :, rows, cols].sum(axis=(2, 3)) / count
+    return out
+
+
+def _avg_backward(dout, x, size, stride, padding, divide=True, count_padding=False, overwrite=False):
+    x = np.asarray(x, dtype=float)
+    dout = np.asarray(dout, dtype=float)
+    n, c, h, w = x.shape
+    dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
+    for i, j, rows, cols, real in _windows(x, size, stride, padding):
+        count = (size * size if count_padding else real[rows, cols].sum()) if divide else 1.0
+        share = dout[:, :, i, j][:, :, None, None] / count * real[rows, cols]
+        if overwrite:
+            dxp[:, :, rows, cols] = share
+        else:
+            dxp[:, :, rows, cols] += share
+    return dxp[:, :, padding:padding + h, padding:padding + w]
+
+
+def avg_counts_padding(x, size=2, stride=None, padding=0):
+    """Padding counted in the mean: every window divided by size * size."""
+    return _avg_forward(x, size, stride, padding, count_padding=True)
+
+
+def avg_ignores_stride(x, size=2, stride=None, padding=0):
+    return _avg_forward(x, size, None, padding, count_padding=False)
+
+
+def avg_backward_not_divided(dout, x, size=2, stride=None, padding=0):
+    """The whole upstream gradient copied to every cell of the window."""
+    return _avg_backward(dout, x, size, stride, padding, divide=False)
+
+
+def avg_backward_counts_padding(dout, x, size=2, stride=None, padding=0):
+    return _avg_backward(dout, x, size, stride, padding, count_padding=True)
+
+
+def avg_backward_overwrites_overlaps(dout, x, size=2, stride=None, padding=0):
+    return _avg_backward(dout, x, size, stride, padding, overwrite=True)
+
+
+def avg_backward_max_routing(dout, x, size=2, stride=None, padding=0):
+    """Max pooling's rule (everything to the maximum) used for the average."""
+    from cnnkit import max_pool2d_backward
+
+    return max_pool2d_backward(dout, x, size, stride, padding)
+
+
+def global_mean_of_everything(x):
+    return np.asarray(x, dtype=float).mean(axis=(1, 2, 3))
+
+
+def global_keeps_dims(x):
+    return np.asarray(x, dtype=float).mean(axis=(2, 3), keepdims=True)
+
+
+def global_max(x):
+    return np.asarray(x, dtype=float).max(axis=(2, 3))
+
+
+# --- the usual wrong answers: the model ------------------------------------------
+
+def _model(*body, input_shape=(28, 28, 1)):
+    return keras.Sequential([keras.Input(shape=input_shape), *body])
+
+
+def right_model():
+    return _model(
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    )
+
+
+def right_model_functional():
+    inputs = keras.Input(shape=(28, 28, 1))
+    z = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    z = layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(z)
+    z = layers.Conv2D(32, 3, padding="same", activation="relu")(z)
+    z = layers.Conv2D(32, 3, strides=2, padding="same", activation="relu")(z)
+    z = layers.GlobalAveragePooling2D()(z)
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(z))
+
+
+def model_with_max_pooling():
+    return _model(
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    )
+
+
+def model_strides_forgotten():
+    return _model(
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    )
+
+
+def model_valid_padding():
+    return _model(
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.Conv2D(16, 3, strides=2, activation="relu"),
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.Conv2D(32, 3, strides=2, activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    )
+
+
+def model_flatten_head():
+    return _model(
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+        layers.Flatten(),
+        layers.Dense(10, activation="softmax"),
+    )
+
+
+def model_no_activation():
+    return _model(
+        layers.Conv2D(16, 3, padding="same"),
+        layers.Conv2D(16, 3, strides=2, padding="same"),
+        layers.Conv2D(32, 3, padding="same"),
+        layers.Conv2D(32, 3, strides=2, padding="same"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10),
+    )
+
+
+def model_wrong_input():
+    return _model(
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, padding="same", activation="relu"),
+        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+        input_shape=(28, 28, 3),
+    )
+
+
+def round_trip(model, tmp_path):
+    path = tmp_path / "model.keras"
+    model.save(path)
+    return keras.models.load_model(path, safe_mode=True)
+
+
+WRONG = {
+    "avg_pool2d": [avg_counts_padding, avg_ignores_stride],
+    "avg_pool2d_backward": [avg_backward_not_divided, avg_backward_counts_padding, avg_backward_overwrites_overlaps,
+                            avg_backward_max_routing],
+    "global_avg_pool2d": [global_mean_of_everything, global_keeps_dims, global_max],
+}
+WRONG_MODELS = [model_with_max_pooling, model_strides_forgotten, model_valid_padding, model_flatten_head,
+                model_no_activation, model_wrong_input]
+NUMPY_PARTS = sorted(WRONG)
+
+
+@pytest.mark.parametrize("part", NUMPY_PARTS)
+def test_solution_earns_every_point(part, solution):
+    report = run(part, solution[part])
+    assert report.points == get_part(part).points, report.text()
+
+
+def test_solution_model_earns_every_point_also_after_a_save_and_load(solution, tmp_path):
+    model = solution["build_all_conv_model"]()
+    for candidate in (model, round_trip(model, tmp_path)):
+        report = run("all_conv_model", candidate)
+        assert report.points == get_part("all_conv_model").points, report.text()
+
+
+@pytest.mark.parametrize("build", [right_model, right_model_functional])
+def test_any_model_to_the_spec_earns_every_point(build, tmp_path):
+    report = run("all_conv_model", round_trip(build(), tmp_path))
+    assert report.passed == report.total, report.text()
+
+
+@pytest.mark.parametrize("part", NUMPY_PARTS)
+def test_blank_earns_nothing(part):
+    report = run(part, blank)
+    assert report.points == 0, report.text()
+    assert "not implemented" in report.text()
+
+
+@pytest.mark.parametrize("not_a_model", [None, "model", blank])
+def test_something_that_is_not_a_model_earns_nothing(not_a_model):
+    assert run("all_conv_model", not_a_model).points == 0
+
+
+@pytest.mark.parametrize("part, wrong", [(p, f) for p, fs in WRONG.items() for f in fs],
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_usual_mistake_loses_points(part, wrong):
+    report = run(part, wrong)
+    assert report.points < get_part(part).points, f"{wrong.__name__} earned full marks:\n{report.text()}"
+    assert report.failures, "a lost point must come with a reason"
+
+
+@pytest.mark.parametrize("build", WRONG_MODELS, ids=lambda f: f.__name__)
+def test_wrong_model_loses_points(build, tmp_path):
+    report = run("all_conv_model", round_trip(build(), tmp_path))
+    assert report.points < get_part("all_conv_model").points, f"{build.__name__} earned full marks"
+    assert report.failures, "a lost point must come with a reason"
+
+
+def test_backward_mistakes_pass_the_2x2_example_with_ones_or_not():
+    # Not divided by the window: wrong even on the worked example, by a factor of 4.
+    x = cases_for("avg_pool2d_backward")[0].args[1]
+    np.testing.assert_allclose(avg_backward_not_divided(np.ones((1, 1, 2, 2)), x), np.ones((1, 1, 4, 4)))
+    # Counting padding and overwriting overlaps are right on the 2x2/stride-2 example...
+    right = _avg_backward(np.ones((1, 1, 2, 2)), x, 2, None, 0)
+    np.testing.assert_allclose(avg_backward_counts_padding(np.ones((1, 1, 2, 2)), x), right)
+    np.testing.assert_allclose(avg_backward_overwrites_overlaps(np.ones((1, 1, 2, 2)), x), right)
+    # ...and lose points on the hidden cases with padding and overlapping windows.
+    for wrong in (avg_backward_counts_padding, avg_backward_overwrites_overlaps):
+        assert run("avg_pool2d_backward", wrong).points <= 0.8 * get_part("avg_pool2d_backward").points
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_solution_passes_for_any_grading_seed(seed, solution):
+    for part in NUMPY_PARTS:
+        report = run(part, solution[part], seed=seed)
+        assert report.passed == report.total, report.text()
+
+
+def test_feedback_names_the_case_but_not_the_expected_values():
+    text = run("avg_pool2d", avg_counts_padding).text()
+    assert "padding=1" in text and "FAIL" in text
+    for case in cases_for("avg_pool2d"):
+        assert np.array2string(case.expected) not in text
