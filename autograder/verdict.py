@@ -280,7 +280,7 @@ def _decode(value, work):
             return _Unsupported("array file missing")
         try:
             return np.load(path, allow_pickle=False)
-        except (ValueError, OSError):
+        except (ValueError, OSError, EOFError):  # EOFError: an empty or truncated .npy
             return _Unsupported("unreadable array")
     return _Unsupported(str(value.get("type", "value")))
 
