@@ -68,12 +68,204 @@ def convolve_not_flipped(x, w, padding=0):
     return np.array([x[i:i + len(w)] @ w for i in range(len(x) - len(w) + 1)])
 
 
+# --- parts 4-8: the 2-D layer -------------------------------------------------
+# One loop implementation with a switch per mistake; each wrong answer below is
+# the right one with exactly one thing wrong.
+
+def _conv2d(x, w, b, stride=1, padding=0, dilation=1, *, flip=False, bias="per filter", size_off=0,
+            use_stride=True, use_dilation=True, pad="both", swap_fc=False):
+    x = np.asarray(x, float)
+    w = np.asarray(w, float)
+    if swap_fc:  # the kernel read as (C, F, KH, KW)
+        w = w.transpose(1, 0, 2, 3)
+    if flip:  # true convolution where correlation is asked
+        w = w[:, :, ::-1, ::-1]
+    pads = {"both": (padding, padding), "one side": (padding, 0), "none": (0, 0)}[pad]
+    x = np.pad(x, ((0, 0), (0, 0), pads, pads))
+    s = stride if use_stride else 1
+    d = dilation if use_dilation else 1
+    f, c, kh, kw = w.shape
+    span_h, span_w = d * (kh - 1) + 1, d * (kw - 1) + 1
+    ho = (x.shape[2] - span_h) // s + 1 + size_off
+    wo = (x.shape[3] - span_w) // s + 1 + size_off
+    out = np.zeros((x.shape[0], f, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            window = x[:, :, i * s:i * s + span_h:d, j * s:j * s + span_w:d]
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3]))
+    if bias == "per filter":
+        out += np.asarray(b, float)[None, :, None, None]
+    elif bias == "per input channel":  # b[c] added for every input channel c the sum runs over
+        out += sum(np.asarray(b, float)[ch] for ch in range(c))
+    return out
+
+
+def zero_pad_all_axes(x, padding):
+    return np.pad(np.asarray(x, float), padding)
+
+
+def zero_pad_one_side(x, padding):
+    return np.pad(np.asarray(x, float), ((0, 0), (0, 0), (padding, 0), (padding, 0)))
+
+
+def conv2d_flipped(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, flip=True)
+
+
+def conv2d_without_bias(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, bias=None)
+
+
+def conv2d_bias_per_input_channel(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, bias="per input channel")
+
+
+def conv2d_one_short(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, size_off=-1)
+
+
+def conv2d_ignores_stride(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, use_stride=False)
+
+
+def conv2d_ignores_dilation(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, use_dilation=False)
+
+
+def conv2d_pads_one_side(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, pad="one side")
+
+
+def conv2d_swaps_f_and_c(x, w, b, stride=1, padding=0, dilation=1):
+    return _conv2d(x, w, b, stride, padding, dilation, swap_fc=True)
+
+
+def _backward(dout, x, w, stride=1, padding=0, dilation=1, *, flip=False, batch_db=True, use_stride=True):
+    """The scatter loop of the solution, with a switch per mistake."""
+    x, w, dout = np.asarray(x, float), np.asarray(w, float), np.asarray(dout, float)
+    s = stride if use_stride else 1
+    wk = w[:, :, ::-1, ::-1] if flip else w
+    x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dx_pad, dw = np.zeros_like(x_pad), np.zeros_like(w)
+    kh, kw = w.shape[2:]
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows = slice(i * s, i * s + dilation * (kh - 1) + 1, dilation)
+            cols = slice(j * s, j * s + dilation * (kw - 1) + 1, dilation)
+            g = dout[:, :, i, j]
+            dx_pad[:, :, rows, cols] += np.tensordot(g, wk, axes=(1, 0))
+            dw += np.tensordot(g, x_pad[:, :, rows, cols], axes=(0, 0))
+    db = dout.sum(axis=(0, 2, 3)) if batch_db else dout[0].sum(axis=(1, 2))
+    h, width = x.shape[2:]
+    return dx_pad[:, :, padding:padding + h, padding:padding + width], dw, db
+
+
+def backward_dx_valid_correlation(dout, x, w, stride=1, padding=0, dilation=1):
+    """dx as a *valid* correlation of dout with the flipped kernel: too small (a full one is needed)."""
+    _, dw, db = _backward(dout, x, w, stride, padding, dilation)
+    flipped = np.asarray(w, float)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
+    dx = _conv2d(dout, flipped, np.zeros(flipped.shape[0]), dilation=dilation)
+    return dx, dw, db
+
+
+def backward_dx_flipped_kernel(dout, x, w, stride=1, padding=0, dilation=1):
+    return _backward(dout, x, w, stride, padding, dilation, flip=True)
+
+
+def backward_db_first_image_only(dout, x, w, stride=1, padding=0, dilation=1):
+    return _backward(dout, x, w, stride, padding, dilation, batch_db=False)
+
+
+def backward_ignores_stride(dout, x, w, stride=1, padding=0, dilation=1):
+    return _backward(dout, x, w, stride, padding, dilation, use_stride=False)
+
+
+def backward_dw_not_summed_over_batch(dout, x, w, stride=1, padding=0, dilation=1):
+    dx, _, db = _backward(dout, x, w, stride, padding, dilation)
+    _, dw, _ = _backward(np.asarray(dout)[:1], np.asarray(x)[:1], w, stride, padding, dilation)
+    return dx, dw, db
+
+
+def _transpose(y, w, stride=1, padding=0, *, flip=False, crop="both", use_stride=True, sum_f=True):
+    y, w = np.asarray(y, float), np.asarray(w, float)
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    s = stride if use_stride else 1
+    n, _, h, width = y.shape
+    _, c, kh, kw = w.shape
+    full_h, full_w = (h - 1) * s + kh, (width - 1) * s + kw
+    out = np.zeros((n, c, full_h, full_w))
+    for i in range(h):
+        for j in range(width):
+            block = np.tensordot(y[:, :, i, j], w, axes=(1, 0)) if sum_f else y[:, :1, i, j, None, None] * w[0]
+            out[:, :, i * s:i * s + kh, j * s:j * s + kw] += block
+    if crop == "both":
+        return out[:, :, padding:full_h - padding, padding:full_w - padding]
+    if crop == "one side":
+        return out[:, :, 2 * padding:, 2 * padding:]
+    return out
+
+
+def transpose_flipped(y, w, stride=1, padding=0):
+    return _transpose(y, w, stride, padding, flip=True)
+
+
+def transpose_keeps_padding(y, w, stride=1, padding=0):
+    return _transpose(y, w, stride, padding, crop="none")
+
+
+def transpose_crops_one_side(y, w, stride=1, padding=0):
+    return _transpose(y, w, stride, padding, crop="one side")
+
+
+def transpose_ignores_stride(y, w, stride=1, padding=0):
+    return _transpose(y, w, stride, padding, use_stride=False)
+
+
+def transpose_first_filter_only(y, w, stride=1, padding=0):
+    return _transpose(y, w, stride, padding, sum_f=False)
+
+
+def transpose_as_flipped_correlation_without_zeros(y, w, stride=1, padding=0):
+    """A 'full' correlation with the flipped kernel, forgetting the zeros a stride inserts between cells."""
+    flipped = np.asarray(w, float)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    kh = flipped.shape[2]
+    out = _conv2d(y, flipped, np.zeros(flipped.shape[0]), padding=kh - 1)
+    return out[:, :, padding:out.shape[2] - padding, padding:out.shape[3] - padding]
+
+
+def dense_to_conv_no_transpose(w, b, input_shape):
+    w = np.asarray(w, float)
+    return w.reshape(w.shape[1], *input_shape), np.asarray(b, float)
+
+
+def dense_to_conv_keras_order(w, b, input_shape):
+    """Rows read as flattened (H, W, C), Keras' order, instead of (C, H, W)."""
+    c, h, width = input_shape
+    w = np.asarray(w, float)
+    return w.T.reshape(w.shape[1], h, width, c).transpose(0, 3, 1, 2), np.asarray(b, float)
+
+
+def dense_to_conv_drops_bias(w, b, input_shape):
+    w = np.asarray(w, float)
+    return w.T.reshape(w.shape[1], *input_shape), np.zeros(w.shape[1])
+
+
 WRONG = {
     "conv_output_size": [size_ceil, size_without_plus_one, size_padding_one_side, size_ignores_dilation,
                          size_ignores_stride, size_never_raises],
     "correlate1d": [correlate_flipped, correlate_one_short, correlate_pad_left_only, correlate_ignores_padding,
                     correlate_in_place],
     "convolve1d": [convolve_not_flipped, correlate_one_short],
+    "zero_pad": [zero_pad_all_axes, zero_pad_one_side],
+    "conv2d": [conv2d_flipped, conv2d_without_bias, conv2d_bias_per_input_channel, conv2d_one_short,
+               conv2d_ignores_stride, conv2d_ignores_dilation, conv2d_pads_one_side, conv2d_swaps_f_and_c],
+    "conv2d_backward": [backward_dx_valid_correlation, backward_dx_flipped_kernel, backward_db_first_image_only,
+                        backward_ignores_stride, backward_dw_not_summed_over_batch],
+    "conv_transpose2d": [transpose_flipped, transpose_keeps_padding, transpose_crops_one_side,
+                         transpose_ignores_stride, transpose_first_filter_only,
+                         transpose_as_flipped_correlation_without_zeros],
+    "dense_to_conv": [dense_to_conv_no_transpose, dense_to_conv_keras_order, dense_to_conv_drops_bias],
 }
 
 
@@ -121,3 +313,43 @@ def test_hidden_cases_change_with_the_seed():
     first = cases_for("correlate1d", seed=1)
     second = cases_for("correlate1d", seed=2)
     assert not np.array_equal(first[-1].args[0], second[-1].args[0])
+
+
+# --- the references of the 2-D parts hold together ----------------------------
+
+def test_adjoint_cases_agree_with_cnnkit_transpose():
+    """The adjoint cases' reference (built from conv2d alone) equals cnnkit.conv_transpose2d."""
+    import cnnkit
+    from cnnkit.grading import cases_for
+
+    adjoint = [case for case in cases_for("conv_transpose2d") if "adjoint" in case.label]
+    assert len(adjoint) >= 3
+    for case in adjoint:
+        y, w = case.args
+        np.testing.assert_allclose(case.expected, cnnkit.conv_transpose2d(y, w, **case.kwargs), atol=1e-12)
+
+
+def test_solution_transpose_is_the_adjoint_of_the_solution_conv(solution, rng):
+    for stride, padding in [(1, 0), (2, 1), (3, 2)]:
+        w = rng.standard_normal((3, 2, 3, 2))
+        x = rng.standard_normal((2, 2, 3 * stride + 3 - 2 * padding, 4 * stride + 2 - 2 * padding))
+        out = solution["conv2d"](x, w, np.zeros(3), stride=stride, padding=padding)
+        y = rng.standard_normal(out.shape)
+        back = solution["conv_transpose2d"](y, w, stride=stride, padding=padding)
+        np.testing.assert_allclose(np.sum(out * y), np.sum(x * back))
+
+
+def test_every_conv2d_mistake_fails_several_cases():
+    """Not just one unlucky case: each listed mistake fails at least two hidden cases (or all of them)."""
+    for part in ("conv2d", "conv2d_backward", "conv_transpose2d"):
+        for wrong in WRONG[part]:
+            report = run(part, wrong)
+            assert len(report.failures) >= 2, f"{part}/{wrong.__name__}:\n{report.text()}"
+
+
+def test_the_worked_example_comes_first_and_holds_the_erratum():
+    from cnnkit.grading import cases_for
+
+    first = cases_for("conv2d")[0]
+    assert "worked example" in first.label
+    assert first.expected[0, 0, 0, 0] == pytest.approx(3.1)  # the slides' -3.1 is a typo

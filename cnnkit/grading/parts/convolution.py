@@ -4,14 +4,18 @@ The first case of each part is the book's worked example, which the
 notebook's visible test also checks; the rest are random. Cases are chosen so
 that the usual mistakes fail some of them: a flipped kernel, an output one
 too long or short, padding on one side only, stride or dilation ignored,
-ceil in place of floor.
+ceil in place of floor; for the 2-D parts also a missing bias or one bias per
+input channel, the kernel's (F, C) axes swapped, ``dx`` as a valid instead
+of a full correlation, a transpose that keeps the padding. The transposed
+convolution is checked both against :func:`cnnkit.conv_transpose2d` and
+against its definition as the adjoint of :func:`cnnkit.conv2d`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ... import conv_output_size, convolve1d, correlate1d
+from ... import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
 from ..core import Case, Raises, register
 
 
@@ -65,3 +69,156 @@ def _correlate1d_cases(rng):
 @register("convolve1d", points=1, description="1-D true convolution (flipped kernel)")
 def _convolve1d_cases(rng):
     return _signal_cases(rng, convolve1d)
+
+
+# ----------------------------------------------------------------------------
+# Parts 4-8: padding, the 2-D layer forward and backward, its transpose, and a
+# dense layer as a convolution. Random cases use float64 data; every setting
+# that a usual mistake ignores (bias, stride, padding, dilation, F != C,
+# non-square kernels) appears in several cases, each alone and mixed.
+# ----------------------------------------------------------------------------
+
+
+
+def worked_example():
+    """The book's 2-D worked example: ``x`` (1, 2, 4, 4), ``w`` (2, 2, 2, 2), ``b`` (2,)."""
+    x = np.array([[[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
+                  [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]]], dtype=float)[None]
+    w = np.array([[[[1, -2], [-2, 1]], [[1, 0], [0, 1]]],
+                  [[[3, 1], [2, 2]], [[0, 0], [0, 4]]]], dtype=float)
+    return x, w, np.array([0.1, 0.2])
+
+
+def _shape_label(**arrays):
+    return ", ".join(f"{name} {tuple(a.shape)}" for name, a in arrays.items())
+
+
+def _settings_label(stride, padding, dilation):
+    return f"stride={stride}, padding={padding}, dilation={dilation}"
+
+
+# (N, C, F, H, W, KH, KW, stride, padding, dilation): each setting alone, then
+# mixed; F != C in most, F == C in some (a swapped kernel then runs but is wrong).
+_CONV_SETTINGS = [
+    (1, 1, 1, 5, 5, 3, 3, 1, 0, 1),
+    (2, 3, 2, 6, 5, 3, 2, 1, 0, 1),
+    (1, 2, 2, 7, 7, 3, 3, 2, 0, 1),
+    (2, 2, 3, 5, 6, 3, 3, 1, 1, 1),
+    (1, 1, 2, 8, 7, 3, 3, 1, 0, 2),
+    (1, 3, 3, 6, 6, 2, 2, 1, 2, 1),
+    (2, 2, 4, 9, 8, 3, 2, 3, 1, 1),
+    (1, 2, 3, 9, 9, 2, 3, 2, 1, 2),
+    (1, 3, 1, 10, 9, 3, 3, 1, 2, 3),
+]
+
+
+def _random_conv(rng, setting):
+    n, c, f, h, w_in, kh, kw, stride, padding, dilation = setting
+    x = rng.standard_normal((n, c, h, w_in))
+    w = rng.standard_normal((f, c, kh, kw))
+    b = rng.standard_normal(f)
+    return x, w, b, stride, padding, dilation
+
+
+@register("zero_pad", points=1, description="zero padding of an image batch")
+def _zero_pad_cases(rng):
+    x, _, _ = worked_example()
+    cases = [Case("x (1, 2, 4, 4), padding=1 (the worked example)", (x, 1), np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))))]
+    for shape, padding in [((1, 1, 3, 3), 0), ((2, 3, 4, 5), 2), ((1, 2, 5, 3), 1), ((3, 1, 2, 6), 3)]:
+        x = rng.standard_normal(shape)
+        expected = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        cases.append(Case(f"x {shape}, padding={padding}", (x, padding), expected))
+    return cases
+
+
+@register("conv2d", points=5, description="2-D convolution forward: channels, bias, stride, padding, dilation")
+def _conv2d_cases(rng):
+    x, w, b = worked_example()
+    cases = [Case("x (1, 2, 4, 4), w (2, 2, 2, 2), b (2,), stride=1, padding=0, dilation=1 (the worked example)",
+                  (x, w, b), conv2d(x, w, b))]
+    for setting in _CONV_SETTINGS:
+        x, w, b, stride, padding, dilation = _random_conv(rng, setting)
+        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+        label = f"{_shape_label(x=x, w=w, b=b)}, {_settings_label(stride, padding, dilation)}"
+        cases.append(Case(label, (x, w, b), conv2d(x, w, b, **kwargs), kwargs=kwargs))
+    return cases
+
+
+@register("conv2d_backward", points=5, description="2-D convolution backward: (dx, dw, db)")
+def _conv2d_backward_cases(rng):
+    x, w, _ = worked_example()
+    dout = np.arange(1.0, 19.0).reshape(1, 2, 3, 3) / 10
+    cases = [Case("dout (1, 2, 3, 3), x (1, 2, 4, 4), w (2, 2, 2, 2), stride=1, padding=0, dilation=1 "
+                  "(the worked example)", (dout, x, w), conv2d_backward(dout, x, w))]
+    for setting in _CONV_SETTINGS:
+        x, w, _, stride, padding, dilation = _random_conv(rng, setting)
+        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+        out_shape = conv2d(x, w, **kwargs).shape
+        dout = rng.standard_normal(out_shape)
+        label = f"{_shape_label(dout=dout, x=x, w=w)}, {_settings_label(stride, padding, dilation)}"
+        cases.append(Case(label, (dout, x, w), conv2d_backward(dout, x, w, **kwargs), kwargs=kwargs))
+    return cases
+
+
+def adjoint_reference(y, w, stride, padding, input_hw):
+    """``conv_transpose2d(y, w)`` from its definition as the adjoint of ``conv2d``, with no transpose code.
+
+    Entry ``k`` of the result is ``<conv2d(e_k, w), y>`` for the unit image
+    ``e_k``: the unique ``z`` with ``<conv2d(x, w), y> = <x, z>`` for every ``x``.
+    """
+    n = y.shape[0]
+    c = w.shape[1]
+    basis = np.eye(c * input_hw[0] * input_hw[1]).reshape(-1, c, *input_hw)
+    columns = conv2d(basis, w, stride=stride, padding=padding)  # (C*H*W, F, Ho, Wo): the matrix's columns
+    z = np.einsum("kfij,nfij->nk", columns, y)
+    return z.reshape(n, c, *input_hw)
+
+
+# (N, F, C, H, W of the convolution's input, KH, KW, stride, padding): the
+# convolution's input size is chosen so that (H + 2p - KH) is a multiple of
+# the stride, the size a transposed convolution without output padding gives.
+_TRANSPOSE_SETTINGS = [
+    (1, 1, 1, 5, 5, 3, 3, 2, 0),
+    (2, 3, 2, 6, 5, 3, 2, 1, 0),
+    (1, 2, 3, 7, 7, 3, 3, 2, 1),
+    (1, 2, 2, 7, 5, 3, 3, 1, 1),
+    (2, 1, 3, 8, 8, 2, 2, 2, 0),
+    (1, 3, 1, 8, 10, 3, 2, 3, 2),
+]
+
+
+@register("conv_transpose2d", points=2, description="transposed convolution: the adjoint of conv2d")
+def _conv_transpose2d_cases(rng):
+    y = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    w = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    cases = [Case("y (1, 1, 2, 2), w (1, 1, 3, 3), stride=2, padding=0 (the worked example)", (y, w),
+                  conv_transpose2d(y, w, stride=2), kwargs=dict(stride=2))]
+    for index, (n, f, c, h, w_in, kh, kw, stride, padding) in enumerate(_TRANSPOSE_SETTINGS):
+        w = rng.standard_normal((f, c, kh, kw))
+        ho = (h + 2 * padding - kh) // stride + 1
+        wo = (w_in + 2 * padding - kw) // stride + 1
+        y = rng.standard_normal((n, f, ho, wo))
+        kwargs = dict(stride=stride, padding=padding)
+        settings = f"{_shape_label(y=y, w=w)}, stride={stride}, padding={padding}"
+        if index % 2:
+            # Checked against cnnkit's conv_transpose2d ...
+            cases.append(Case(settings, (y, w), conv_transpose2d(y, w, **kwargs), kwargs=kwargs))
+        else:
+            # ... and against the adjoint identity <conv2d(x, w), y> = <x, conv_transpose2d(y, w)>.
+            cases.append(Case(f"{settings}, adjoint of conv2d", (y, w),
+                              adjoint_reference(y, w, stride, padding, (h, w_in)), kwargs=kwargs))
+    return cases
+
+
+@register("dense_to_conv", points=2, description="a dense layer as a convolution")
+def _dense_to_conv_cases(rng):
+    w = np.arange(24.0).reshape(12, 2) / 10
+    b = np.array([0.5, -0.5])
+    cases = [Case("w (12, 2), b (2,), input_shape=(3, 2, 2) (the worked example)", (w, b, (3, 2, 2)),
+                  dense_to_conv(w, b, (3, 2, 2)))]
+    for shape, units in [((1, 3, 3), 4), ((2, 3, 4), 3), ((3, 2, 5), 1), ((4, 1, 2), 5), ((2, 2, 2), 2)]:
+        w = rng.standard_normal((int(np.prod(shape)), units))
+        b = rng.standard_normal(units)
+        cases.append(Case(f"w {w.shape}, b {b.shape}, input_shape={shape}", (w, b, shape),
+                          dense_to_conv(w, b, shape)))
+    return cases

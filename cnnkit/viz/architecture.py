@@ -1,0 +1,96 @@
+"""Diagrams of chapter 1: a dense and a convolutional layer side by side, the standard stack.
+
+Drawn with matplotlib from the layers' own connectivity: the dense diagram
+draws an edge for every non-zero weight of a dense matrix, the convolutional
+one for every non-zero entry of the convolution's matrix built from
+:func:`cnnkit.conv1d`, coloured by which kernel weight it is. matplotlib is
+imported here, never by ``import cnnkit``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+
+from .. import conv1d
+
+__all__ = ["conv1d_matrix", "dense_vs_conv", "standard_stack"]
+
+KERNEL_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")
+
+
+def conv1d_matrix(n, kernel_size):
+    """Which kernel weight links input ``j`` to output ``i`` of a valid 1-D convolution (``-1``: none).
+
+    Built from cnnkit: the convolution of the unit vectors with the kernel
+    ``[1, 10, 100, ...]`` shows in each output which tap touched which input.
+    """
+    w = 10.0 ** np.arange(kernel_size)
+    basis = np.eye(n)[:, None, :]  # n signals of length n, one channel
+    responses = conv1d(basis, w[None, None])[:, 0, :].T  # (outputs, inputs): the matrix's columns
+    taps = np.full(responses.shape, -1)
+    nonzero = responses != 0
+    taps[nonzero] = np.round(np.log10(responses[nonzero])).astype(int)
+    return taps
+
+
+def _layer(ax, xs, y, colour, size=180):
+    ax.scatter(xs, np.full(len(xs), y), s=size, color=colour, zorder=3, edgecolor="black", linewidth=0.8)
+
+
+def dense_vs_conv(n_in=8, kernel_size=3, figsize=(10, 3.6), dpi=100):
+    """Figure: a dense layer (every input to every output) next to a 1-D convolution (local, shared)."""
+    n_out = n_in - kernel_size + 1
+    fig, (left, right) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, layout="constrained")
+    xin = np.arange(n_in, dtype=float)
+    for ax in (left, right):
+        ax.set_xlim(-0.8, n_in - 0.2)
+        ax.set_ylim(-0.75, 1.3)
+        ax.axis("off")
+        ax.text(-0.7, 0, "input", ha="right", va="center", fontsize=10)
+        ax.text(-0.7, 1, "output", ha="right", va="center", fontsize=10)
+
+    # Dense: one distinct weight per (input, output) pair.
+    xout_dense = np.linspace(0, n_in - 1, n_out)
+    for i in range(n_out):
+        for j in range(n_in):
+            left.plot([xin[j], xout_dense[i]], [0, 1], color="#888888", linewidth=0.8, zorder=1)
+    _layer(left, xin, 0, "white")
+    _layer(left, xout_dense, 1, "#DDDDDD")
+    left.set_title(f"dense: {n_in * n_out} weights, each used once", fontsize=11)
+
+    # Convolution: edges from cnnkit's matrix, coloured by the shared weight they use.
+    taps = conv1d_matrix(n_in, kernel_size)
+    xout_conv = np.arange(n_out) + (kernel_size - 1) / 2
+    for i in range(n_out):
+        for j in range(n_in):
+            if taps[i, j] >= 0:
+                right.plot([xin[j], xout_conv[i]], [0, 1], color=KERNEL_COLOURS[taps[i, j] % len(KERNEL_COLOURS)],
+                           linewidth=2.2, zorder=1)
+    _layer(right, xin, 0, "white")
+    _layer(right, xout_conv, 1, "#DDDDDD")
+    right.set_title(f"convolution: {kernel_size} weights, shared by every output", fontsize=11)
+    for t in range(kernel_size):
+        right.plot([], [], color=KERNEL_COLOURS[t], linewidth=2.2, label=f"$w_{t}$")
+    right.legend(loc="upper center", ncols=kernel_size, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 0.08))
+    return fig
+
+
+def standard_stack(blocks, figsize=(10, 2.0), dpi=100):
+    """Figure: a row of labelled boxes, one per ``(name, detail, colour)`` block, joined by arrows."""
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    ax.set_xlim(-0.05, len(blocks) * 1.25 - 0.2)
+    ax.set_ylim(0.05, 1.05)
+    ax.axis("off")
+    for k, (name, detail, colour) in enumerate(blocks):
+        x = k * 1.25
+        ax.add_patch(FancyBboxPatch((x, 0.15), 1.0, 0.8, boxstyle="round,pad=0.02", facecolor=colour,
+                                    edgecolor="#333333"))
+        ax.text(x + 0.5, 0.68, name, ha="center", va="center", fontsize=11, weight="bold")
+        ax.text(x + 0.5, 0.38, detail, ha="center", va="center", fontsize=10)
+        if k:
+            ax.annotate("", xy=(x - 0.01, 0.55), xytext=(x - 0.24, 0.55),
+                        arrowprops=dict(arrowstyle="->", color="#333333"))
+    return fig
