@@ -318,10 +318,13 @@ def judge(work, graded, cases_by_part, outcome, seed=None, limits=None, hide=())
     """Score every graded cell from the sandbox's results."""
     events = _read_events(work)
     seen_parts, case_events, cell_errors, forbidden_seen, model_events = set(), {}, [], set(), {}
+    undefined = set()  # parts whose target name did not exist when their turn came
     for event in events:
         kind = event.get("event")
         if kind == "part":
             seen_parts.add(event.get("part"))
+            if event.get("found") is False:
+                undefined.add(event.get("part"))
         elif kind == "case":
             key = (event.get("part"), event.get("case"))
             if event.get("part") not in seen_parts:
@@ -344,7 +347,9 @@ def judge(work, graded, cases_by_part, outcome, seed=None, limits=None, hide=())
         found = g.grade_id in seen_parts
         for number, case in enumerate(cases):
             event = case_events.get((g.grade_id, number))
-            if found and event is None and not finished:
+            if g.grade_id in undefined:
+                problem = f"`{g.target}` is not defined"
+            elif found and event is None and not finished and g.grade_id not in model_events:
                 problem = "not reached: the run stopped before this case"
             elif not found:
                 problem = (f"`{g.target}` is not defined" if finished or _part_step_passed(events, g.grade_id)

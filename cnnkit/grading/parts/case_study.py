@@ -1,0 +1,141 @@
+"""Hidden cases of assignment 07-case-study: a CNN trained by the student, judged on held-out digits.
+
+The student trains on the training split of ``cnnkit.data.load_images("mnist-5k",
+seed=0)`` (the notebook's set-up cell rebuilds that split without cnnkit, which
+the grading sandbox does not have). The test split of the same seed is never
+given to the student: the predicates load it here and evaluate the model on it.
+
+* ``cnn_structure``: the model takes 28x28x1 images, returns 10 class scores,
+  convolves, and stays within a parameter budget (so it trains in the time
+  the grader allows).
+* ``cnn_accuracy``: partial credit by accuracy band, one case per band;
+  a failing case's message names the band the model did reach.
+
+Predicates work on a copy of the model saved as ``.keras`` and loaded with
+safe mode: weights and layers survive the round trip, so a trained model
+scores as trained and an untrained one as untrained.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..core import KERAS_ALLOWED, Case, register
+from .sequential_models import layer_names, not_a_model
+
+DATA_SEED = 0  # the split the notebook trains on; fixed, not the grading seed
+BANDS = (0.90, 0.95, 0.97)
+MAX_PARAMS = 100_000
+
+
+@functools.lru_cache(maxsize=1)
+def held_out_split():
+    """``(x_test, y_test)``: the held-out digits, never shown to the student."""
+    from ...data import load_images
+
+    data = load_images("mnist-5k", val_fraction=0.1, test_fraction=0.2, seed=DATA_SEED, layout="NHWC")
+    return data.x_test, data.y_test
+
+
+def _shape(tensor):
+    return tuple(None if d is None else int(d) for d in tensor.shape)
+
+
+def _io_problem(model):
+    """A problem text if the model cannot classify a batch of 28x28x1 digits into 10 classes."""
+    problem = not_a_model(model)
+    if problem:
+        return problem
+    if len(model.inputs) != 1 or _shape(model.inputs[0]) != (None, 28, 28, 1):
+        return f"the model's input shape is {[_shape(t) for t in model.inputs]}, not a batch of 28x28x1 images"
+    if len(model.outputs) != 1 or _shape(model.outputs[0]) != (None, 10):
+        return f"the model's output shape is {[_shape(t) for t in model.outputs]}, not 10 scores per image"
+    return None
+
+
+def held_out_accuracy(model):
+    """``(accuracy, problem)``: the model's accuracy on the held-out split, or why it has none."""
+    problem = _io_problem(model)
+    if problem:
+        return None, problem
+    x_test, y_test = held_out_split()
+    scores = np.asarray(model.predict(x_test, batch_size=250, verbose=0))
+    if scores.shape != (len(y_test), 10) or not np.all(np.isfinite(scores)):
+        return None, "the model's predictions are not finite scores of shape (N, 10)"
+    return float(np.mean(scores.argmax(axis=1) == y_test)), None
+
+
+def band_reached(accuracy):
+    """The highest band ``accuracy`` reaches, in words."""
+    reached = [band for band in BANDS if accuracy >= band]
+    return f"the {reached[-1]:.0%} band" if reached else f"no band (the lowest is {BANDS[0]:.0%})"
+
+
+def _band(threshold):
+    def check(model):
+        accuracy, problem = held_out_accuracy(model)
+        if problem:
+            return problem
+        if accuracy >= threshold:
+            return None
+        return (f"test accuracy {accuracy:.1%} reaches {band_reached(accuracy)}, below {threshold:.0%}"
+                + (": is the model trained?" if accuracy < 0.5 else ""))
+
+    check.__name__ = f"accuracy_at_least_{round(threshold * 100)}"
+    return check
+
+
+@register("cnn_accuracy", points=6, kind="model", forbidden=KERAS_ALLOWED,
+          description="test accuracy of the trained CNN, by band")
+def _cnn_accuracy_cases(rng):
+    return [Case(f"accuracy on the held-out test digits: at least {band:.0%}", (), _band(band)) for band in BANDS]
+
+
+def _takes_digits(model):
+    problem = not_a_model(model)
+    if problem:
+        return problem
+    if len(model.inputs) != 1 or _shape(model.inputs[0]) != (None, 28, 28, 1):
+        return f"the model's input shape is {[_shape(t) for t in model.inputs]}, not a batch of 28x28x1 images"
+    return None
+
+
+def _ten_scores(model):
+    problem = not_a_model(model)
+    if problem:
+        return problem
+    if len(model.outputs) != 1 or _shape(model.outputs[0]) != (None, 10):
+        return f"the model's output shape is {[_shape(t) for t in model.outputs]}, not 10 scores per image"
+    return None
+
+
+def _convolves(model):
+    problem = not_a_model(model)
+    if problem:
+        return problem
+    if "Conv2D" not in layer_names(model):
+        return "the model has no Conv2D layer: this exercise asks for a convolutional network"
+    return None
+
+
+def _budget(model):
+    problem = not_a_model(model)
+    if problem:
+        return problem
+    count = int(model.count_params())
+    if count > MAX_PARAMS:
+        return f"the model has {count:,} parameters, more than the budget of {MAX_PARAMS:,}"
+    return None
+
+
+@register("cnn_structure", points=2, kind="model", forbidden=KERAS_ALLOWED,
+          description="the trained CNN's inputs, outputs, layers and size")
+def _cnn_structure_cases(rng):
+    return [
+        Case("input: batches of 28x28x1 images", (), _takes_digits),
+        Case("output: 10 class scores per image", (), _ten_scores),
+        Case("at least one Conv2D layer", (), _convolves),
+        Case(f"at most {MAX_PARAMS:,} parameters", (), _budget),
+    ]

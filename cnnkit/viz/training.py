@@ -1,0 +1,162 @@
+"""Figures of chapters 6 and 7: a network's shapes, learning curves, confusion matrix, mistakes, feature maps.
+
+Drawn with matplotlib from the arrays the chapters compute (Keras histories,
+predictions, activations); nothing here trains or imports TensorFlow. Import
+it explicitly, as ``from cnnkit.viz import training``: ``import cnnkit``
+never loads matplotlib.
+
+Images are ``(N, H, W)`` or ``(N, H, W, 1)`` (Keras' layout); feature maps of
+one image are ``(H, W, C)``, as a Keras layer returns them for one sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
+
+__all__ = ["confusion_matrix", "plot_shapes", "plot_history", "plot_confusion_matrix", "plot_images",
+           "plot_feature_maps"]
+
+# One colour per model in the learning curves; the first is the CNN.
+COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")
+
+
+def confusion_matrix(y_true, y_pred, n_classes=None):
+    """Counts ``M[i, j]`` of examples of class ``i`` predicted as ``j``, shape ``(K, K)``, int64."""
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"confusion_matrix: y_true and y_pred must have the same length, "
+                         f"got {y_true.shape[0]} and {y_pred.shape[0]}")
+    if n_classes is None:
+        n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def plot_shapes(rows, title=None):
+    """The tensor after each layer as a block: height ~ spatial size, width ~ channels.
+
+    ``rows`` is a list of ``(name, shape)`` with ``shape`` the output shape
+    without the batch axis, ``(H, W, C)`` or ``(units,)``. Blocks are scaled
+    with a square root so that a 28x28 map and a 10-unit output both show.
+    """
+    fig, ax = plt.subplots(figsize=(0.95 * len(rows) + 0.4, 3.0), layout="constrained")
+    tallest = max(np.sqrt(s[0] if len(s) == 3 else s[0] / 8) for _, s in rows)
+    for i, (name, shape) in enumerate(rows):
+        if len(shape) == 3:
+            height, width, colour = np.sqrt(shape[0]) / tallest, 0.1 + 0.05 * np.sqrt(shape[2]), "#4C72B0"
+            text = "x".join(str(d) for d in shape)
+        else:
+            height, width, colour = np.sqrt(shape[0] / 8) / tallest, 0.15, "#DD8452"
+            text = f"{shape[0]}"
+        height = max(height, 0.08)
+        ax.add_patch(Rectangle((i - width / 2, 0.5 - height / 2), width, height, facecolor=colour, alpha=0.75,
+                               edgecolor="black", linewidth=0.8))
+        ax.text(i, 0.5 + height / 2 + 0.04, text, ha="center", va="bottom", fontsize=10)
+        ax.text(i, -0.04, name, ha="center", va="top", fontsize=10)
+        if i:
+            ax.annotate("", xy=(i - 0.5 + 0.12, 0.5), xytext=(i - 0.5 - 0.12, 0.5),
+                        arrowprops=dict(arrowstyle="->", color="gray", lw=1.2))
+    ax.set_xlim(-0.7, len(rows) - 0.3)
+    ax.set_ylim(-0.25, 1.2)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_history(histories, metrics=("loss", "accuracy"), size=(4.6, 3.2)):
+    """Learning curves: one panel per metric, training (solid) and validation (dashed) per model.
+
+    ``histories`` maps a model's name to a Keras ``History.history`` dict
+    (``{"loss": [...], "val_loss": [...], ...}``).
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(size[0] * len(metrics), size[1]), squeeze=False,
+                             layout="constrained")
+    for ax, metric in zip(axes[0], metrics):
+        for colour, (name, history) in zip(COLOURS, histories.items()):
+            epochs = np.arange(1, len(history[metric]) + 1)
+            ax.plot(epochs, history[metric], color=colour, label=f"{name}, training")
+            if f"val_{metric}" in history:
+                ax.plot(epochs, history[f"val_{metric}"], color=colour, linestyle="--", label=f"{name}, validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=8)
+    return fig
+
+
+def plot_confusion_matrix(counts, labels=None, title=None, ax=None):
+    """A confusion matrix as a heat map with the count in every cell; rows are true classes."""
+    counts = np.asarray(counts)
+    k = counts.shape[0]
+    labels = [str(i) for i in range(k)] if labels is None else [str(label) for label in labels]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.8, 4.4), layout="constrained")
+    else:
+        fig = ax.figure
+    # Off-diagonal counts are few: a log-like scale keeps them visible next to the diagonal.
+    shown = np.log1p(counts)
+    ax.imshow(shown, cmap="Blues")
+    threshold = shown.max() / 2
+    for i in range(k):
+        for j in range(k):
+            if counts[i, j]:
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if shown[i, j] > threshold else "black")
+    ax.set_xticks(range(k), labels)
+    ax.set_yticks(range(k), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_images(images, titles=None, ncols=10, size=1.0, cmap="gray_r", suptitle=None):
+    """A grid of small images with optional titles; returns the figure."""
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[..., 0]
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + (0.3 if titles else 0)) * nrows),
+                             squeeze=False, layout="constrained")
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < n:
+            ax.imshow(images[index], cmap=cmap, vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[index], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def plot_feature_maps(maps, ncols=8, size=1.1, suptitle=None, cmap="viridis", symmetric=False):
+    """The channels of one image's feature maps ``(H, W, C)`` side by side, each on its own scale.
+
+    ``symmetric=True`` centres each panel's scale on 0 (for filters, with a diverging colour map).
+    """
+    maps = np.asarray(maps)
+    if maps.ndim != 3:
+        raise ValueError(f"plot_feature_maps: maps must be 3-D (H, W, C), got shape {maps.shape}")
+    channels = maps.shape[-1]
+    ncols = min(ncols, channels)
+    nrows = -(-channels // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.35 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for index, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if index < channels:
+            panel = maps[..., index]
+            limit = float(np.abs(panel).max()) or 1.0
+            ax.imshow(panel, cmap=cmap, **(dict(vmin=-limit, vmax=limit) if symmetric else {}))
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
