@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import cnnkit
-from cnnkit.grading import cases_for, get_part, run
+from cnnkit.grading import cases_for, run
 from cnnkit.grading.parts import architecture as reference
 
-from .conftest import blank
+from .conftest import assert_blank_earns_nothing, assert_full_marks, assert_loses_points
 
 ASSIGNMENT = "01-architecture"
 FUNCTIONS = ["dense_params", "conv2d_params", "stack_shapes", "receptive_field", "shift", "is_shifted_copy"]
@@ -185,15 +185,12 @@ WRONG_EXPLOSION = {
 
 @pytest.mark.parametrize("part", FUNCTIONS + ["explosion"])
 def test_solution_earns_every_point(part, solution):
-    report = run(part, solution[part])
-    assert report.points == get_part(part).points, report.text()
+    assert_full_marks(part, solution[part])
 
 
 @pytest.mark.parametrize("part", FUNCTIONS)
 def test_blank_earns_nothing(part):
-    report = run(part, blank)
-    assert report.points == 0, report.text()
-    assert "not implemented" in report.text()
+    assert_blank_earns_nothing(part)
 
 
 def test_missing_or_none_explosion_earns_nothing():
@@ -203,9 +200,7 @@ def test_missing_or_none_explosion_earns_nothing():
 @pytest.mark.parametrize("part, wrong", [(p, f) for p, fs in WRONG.items() for f in fs],
                          ids=lambda v: getattr(v, "__name__", v))
 def test_usual_mistake_loses_points(part, wrong):
-    report = run(part, wrong)
-    assert report.points < get_part(part).points, f"{wrong.__name__} earned full marks:\n{report.text()}"
-    assert report.failures, "a lost point must come with a reason"
+    assert_loses_points(part, wrong)
 
 
 @pytest.mark.parametrize("mistake", sorted(WRONG_EXPLOSION))

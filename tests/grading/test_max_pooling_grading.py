@@ -13,7 +13,7 @@ import pytest
 
 from cnnkit.grading import cases_for, get_part, run
 
-from .conftest import blank
+from .conftest import assert_blank_earns_nothing, assert_full_marks, assert_loses_points
 
 ASSIGNMENT = "04-max-pooling"
 
@@ -157,23 +157,18 @@ def test_the_reference_helpers_are_right():
 
 @pytest.mark.parametrize("part", sorted(WRONG))
 def test_solution_earns_every_point(part, solution):
-    report = run(part, solution[part])
-    assert report.points == get_part(part).points, report.text()
+    assert_full_marks(part, solution[part])
 
 
 @pytest.mark.parametrize("part", sorted(WRONG))
 def test_blank_earns_nothing(part):
-    report = run(part, blank)
-    assert report.points == 0, report.text()
-    assert "not implemented" in report.text()
+    assert_blank_earns_nothing(part)
 
 
 @pytest.mark.parametrize("part, wrong", [(p, f) for p, fs in WRONG.items() for f in fs],
                          ids=lambda v: getattr(v, "__name__", v))
 def test_usual_mistake_loses_points(part, wrong):
-    report = run(part, wrong)
-    assert report.points < get_part(part).points, f"{wrong.__name__} earned full marks:\n{report.text()}"
-    assert report.failures, "a lost point must come with a reason"
+    assert_loses_points(part, wrong)
 
 
 @pytest.mark.parametrize("wrong", [backward_every_max, backward_overwrites_overlaps, backward_last_max])

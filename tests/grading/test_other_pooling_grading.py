@@ -10,7 +10,7 @@ import pytest
 
 from cnnkit.grading import cases_for, get_part, run
 
-from .conftest import blank
+from .conftest import assert_blank_earns_nothing, assert_full_marks, assert_loses_points, blank
 
 ASSIGNMENT = "05-other-pooling"
 
@@ -212,8 +212,7 @@ NUMPY_PARTS = sorted(WRONG)
 
 @pytest.mark.parametrize("part", NUMPY_PARTS)
 def test_solution_earns_every_point(part, solution):
-    report = run(part, solution[part])
-    assert report.points == get_part(part).points, report.text()
+    assert_full_marks(part, solution[part])
 
 
 def test_solution_model_earns_every_point_also_after_a_save_and_load(solution, tmp_path):
@@ -231,9 +230,7 @@ def test_any_model_to_the_spec_earns_every_point(build, tmp_path):
 
 @pytest.mark.parametrize("part", NUMPY_PARTS)
 def test_blank_earns_nothing(part):
-    report = run(part, blank)
-    assert report.points == 0, report.text()
-    assert "not implemented" in report.text()
+    assert_blank_earns_nothing(part)
 
 
 @pytest.mark.parametrize("not_a_model", [None, "model", blank])
@@ -244,9 +241,7 @@ def test_something_that_is_not_a_model_earns_nothing(not_a_model):
 @pytest.mark.parametrize("part, wrong", [(p, f) for p, fs in WRONG.items() for f in fs],
                          ids=lambda v: getattr(v, "__name__", v))
 def test_usual_mistake_loses_points(part, wrong):
-    report = run(part, wrong)
-    assert report.points < get_part(part).points, f"{wrong.__name__} earned full marks:\n{report.text()}"
-    assert report.failures, "a lost point must come with a reason"
+    assert_loses_points(part, wrong)
 
 
 @pytest.mark.parametrize("build", WRONG_MODELS, ids=lambda f: f.__name__)
