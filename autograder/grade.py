@@ -24,6 +24,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -298,6 +299,35 @@ def _save_state(path, row):
     os.replace(tmp, path)  # atomic: an interruption never leaves half a state file
 
 
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions")
+_CDN_MATHJAX = re.compile(r'<script src="https://[^"]*mathjax[^"]*">\s*</script>\s*'
+                          r'<!-- MathJax configuration -->.*?<!-- End of mathjax configuration -->', re.S)
+_LOCAL_MATHJAX = (
+    "<script>window.MathJax = {tex: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], processEscapes: true}};</script>\n"
+    '<script src="mathjax/tex-mml-chtml.js" async></script>'
+)
+
+
+def _install_mathjax(folder):
+    """MathJax 3 next to the feedback pages, from the pinned PyPI package the book uses: no CDN."""
+    import importlib.util
+
+    if (folder / "mathjax" / MATHJAX_PARTS[0]).is_file():
+        return True
+    spec = importlib.util.find_spec("mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    source = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+    for part in MATHJAX_PARTS:
+        src, dst = source / part, folder / "mathjax" / part
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        elif src.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    return (folder / "mathjax" / MATHJAX_PARTS[0]).is_file()
+
+
 def _write_feedback(out, row, assignment):
     """``feedback/<student>.html``: the verdict on top, then nbgrader's page of the executed notebook."""
     folder = out / "feedback"
@@ -314,6 +344,9 @@ def _write_feedback(out, row, assignment):
     )
     if nbgrader_page.is_file():
         page = nbgrader_page.read_text(errors="replace")
+        if _install_mathjax(folder):
+            # nbconvert's page loads MathJax 2 from a CDN: offline, students would see raw TeX.
+            page = _CDN_MATHJAX.sub(lambda _: _LOCAL_MATHJAX, page, count=1)
         marker = page.find("<body")
         end = page.find(">", marker) + 1 if marker >= 0 else 0
         page = page[:end] + summary + page[end:]

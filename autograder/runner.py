@@ -110,7 +110,8 @@ class Recorder:
 
 
 def _describe_error(exc):
-    text = f"{type(exc).__name__}: {exc}"
+    message = str(exc)
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return text[:MAX_TEXT]
 
 

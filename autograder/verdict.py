@@ -53,10 +53,18 @@ class PartResult:
     max_points: float
     passed: int = 0
     total: int = 0
-    failures: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # (case number, label, problem) of each failed case
+
+    @property
+    def failures(self):
+        return [f"case {number} ({label}): {problem}" for number, label, problem in self.problems]
 
     def text(self):
         head = f"{self.grade_id} ({self.part}): {self.passed}/{self.total} cases, {self.points:g} of {self.max_points:g} points"
+        reasons = {problem for _, _, problem in self.problems}
+        if self.passed == 0 and len(self.problems) > 1 and len(reasons) == 1:
+            # One reason for every case (not written yet, not defined): say it once.
+            return f"{head}\n  - every case: {reasons.pop()}"
         return "\n".join([head] + [f"  - {failure}" for failure in self.failures])
 
 
@@ -359,7 +367,7 @@ def judge(work, graded, cases_by_part, outcome, seed=None, limits=None, hide=())
             else:
                 problem = _judge_case(event, case)
             if problem:
-                result.failures.append(f"case {number + 1} ({case.label}): {problem}")
+                result.problems.append((number + 1, case.label, problem))
             else:
                 result.passed += 1
         result.points = round(g.points * result.passed / result.total, 2) if result.total else 0.0

@@ -124,3 +124,18 @@ def test_rerun_grades_only_what_changed(graded, tmp_path):
     assert regraded == ["blank.json"]
     rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))}
     assert rows == graded["rows"] | {"blank": rows["blank"]}
+
+
+def test_feedback_pages_load_nothing_from_the_network(graded):
+    """Students read their feedback offline too: MathJax comes from next to the pages, not a CDN."""
+    folder = graded["out"] / "feedback"
+    assert (folder / "mathjax" / "tex-mml-chtml.js").is_file()
+    for page in folder.glob("*.html"):
+        text = page.read_text()
+        assert '<script src="http' not in text and "cdnjs" not in text, page.name
+
+
+def test_one_reason_for_every_case_is_said_once(graded):
+    page = (graded["out"] / "feedback" / "blank.html").read_text()
+    assert "every case: not implemented yet" in page
+    assert "case 2 (" not in page.split("Notes")[0]
