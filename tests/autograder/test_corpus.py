@@ -26,7 +26,7 @@ CORPUS = build()
 
 def grade(submissions, out, *extra):
     command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
-               "--cell-timeout", "2", "--notebook-timeout", "40", "--quiet", *extra]
+               "--cell-timeout", "5", "--notebook-timeout", "60", "--quiet", *extra]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
 
 
