@@ -186,9 +186,9 @@ def _problem_row(submission, parts):
 
 def graded_parts(notebook_path):
     """``[(grade_id, points)]`` of the graded cells of a source notebook, in order."""
-    nb = json.loads(Path(notebook_path).read_text())
-    return [(c["metadata"]["nbgrader"]["grade_id"], float(c["metadata"]["nbgrader"].get("points", 0)))
-            for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    from .verdict import graded_cells
+
+    return [(g.grade_id, g.points) for g in graded_cells(json.loads(Path(notebook_path).read_text()))]
 
 
 def _executor(jobs, scheduler):

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from .course import CourseError, run_nbgrader
+from .course import run_nbgrader
 
 
 def _kernel_spec(folder):

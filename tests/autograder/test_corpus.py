@@ -6,7 +6,6 @@ This is the instructor's command exactly as the contract states it:
 
 import csv
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -100,7 +100,7 @@ def features_chapter() -> nbformat.NotebookNode:
         new_markdown_cell("## A mistake shown on purpose"),
         tagged(new_code_cell("cnnkit.conv2d(np.zeros((28, 28)), np.zeros((1, 1, 3, 3)))"), "raises-exception"),
         tagged(new_code_cell("assert cnnkit.conv_output_size(28, 3) == 26"), "remove-cell"),
-        new_markdown_cell(f"```{{chapter-exercise}} 01-features/features\n```"),
+        new_markdown_cell("```{chapter-exercise} 01-features/features\n```"),
     ]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"}})

@@ -15,12 +15,7 @@ import numpy as np
 import pytest
 
 from cnnkit.gradcheck import numerical_gradient
-from cnnkit.naive.pool import (
-    avg_pool2d_backward_naive,
-    avg_pool2d_naive,
-    max_pool2d_backward_naive,
-    max_pool2d_naive,
-)
+from cnnkit.naive.pool import avg_pool2d_backward_naive, max_pool2d_backward_naive
 from cnnkit.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 SIZES = [2, 3, (2, 3)]

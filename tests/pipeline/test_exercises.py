@@ -8,7 +8,6 @@
 
 import csv
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -17,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from autograder.course import EXERCISES, assignment_notebook, assignments
+from autograder.verdict import graded_cells
 from cnnkit.grading import get_part
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = assignments()
-CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"')
 
 
 def test_exercises_match_a_fresh_generation():
@@ -32,17 +31,14 @@ def test_exercises_match_a_fresh_generation():
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_graded_cells_match_their_grading_parts(assignment):
-    nb = json.loads(assignment_notebook(assignment).read_text())
-    graded = [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade")]
+    # graded_cells is what the grader reads: it raises unless each graded
+    # cell holds exactly one check("part", name) call.
+    graded = graded_cells(json.loads(assignment_notebook(assignment).read_text()))
     assert graded, f"{assignment} has no graded cell"
     for cell in graded:
-        meta = cell["metadata"]["nbgrader"]
-        source = "".join(cell["source"])
-        names = CHECK_CALL.findall(source)
-        assert len(names) == 1, f"{assignment}/{meta['grade_id']}: expected one check(...) call, found {names}"
-        part = get_part(names[0])
-        assert part.points == float(meta["points"]), (
-            f"{assignment}/{meta['grade_id']}: cell is worth {meta['points']} points, "
+        part = get_part(cell.part)
+        assert part.points == cell.points, (
+            f"{assignment}/{cell.grade_id}: cell is worth {cell.points} points, "
             f"grading part {part.name!r} {part.points}")
 
 
