@@ -1,4 +1,9 @@
-"""Command line: ``python -m autograder {release,grade} ...``."""
+"""Command line: ``python -m autograder {release,grade,check} ...``.
+
+Exit codes: 0 done; 1 graded, but incomplete (a row is ``grader-error``) or,
+for ``check``, the notebook will not be graded as it stands; 2 nothing was
+done (bad arguments, no such folder, the grader's self-test failed).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import argparse
 import sys
 
 from .course import CourseError, assignments
+from .sandbox import Limits
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser("release", help="generate exercises/ from solutions/ (student versions)")
@@ -20,18 +27,26 @@ def main(argv=None):
     grade = commands.add_parser("grade", help="grade a folder of submissions of one assignment")
     grade.add_argument("assignment", help="assignment name, e.g. 02-convolution")
     grade.add_argument("submissions", help="folder: <student>/<ASSIGNMENT>/<name>.ipynb or <student>.ipynb")
-    grade.add_argument("--out", required=True, help="folder for grades.csv and feedback/")
+    grade.add_argument("--out", required=True, help="folder for grades.csv, index.html and feedback/")
     grade.add_argument("--jobs", type=int, default=1, help="grade in N parallel worker processes (default 1)")
     grade.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on a Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes")
     grade.add_argument("--seed", type=int, help="seed of the hidden cases (default: a secret one kept in OUT/.state)")
-    grade.add_argument("--cell-timeout", type=float, default=60, help="seconds per cell or graded call (60)")
-    grade.add_argument("--notebook-timeout", type=float, default=300, help="seconds per notebook (300)")
-    grade.add_argument("--memory-mb", type=int, default=4096, help="memory limit per notebook, MiB (4096)")
+    grade.add_argument("--student", metavar="NAME", help="re-grade this one submission only")
+    for flag, name, kind, default, text in Limits.options():
+        grade.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default:g})")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--keep-work", action="store_true",
-                       help="keep the scratch folders (OUT/.work: sandboxes' files, nbgrader logs) to investigate")
+                       help="keep the scratch folders (OUT/.work: the sandboxes' inputs) to investigate")
 
+    check = commands.add_parser("check", help="before hand-in: will this notebook be graded?")
+    check.add_argument("notebook", help="the exercise notebook to check")
+    check.add_argument("--assignment", help="assignment name (default: found from the notebook)")
+    return parser
+
+
+def main(argv=None):
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
@@ -48,19 +63,29 @@ def main(argv=None):
             names = release_module.generate(args.assignments or None)
             print(f"generated exercises/ for {', '.join(names)}")
             return 0
+        if args.command == "check":
+            from .check import main as check_main
+
+            return check_main(args.notebook, args.assignment)
         if args.command == "grade":
-            from .grade import Progress, grade as grade_all, summary
-            from .sandbox import Limits
+            from . import grade as grading
+            from .reports import Progress, summary
 
             if args.jobs < 1:
                 parser.error(f"--jobs must be at least 1, got {args.jobs}")
-            limits = Limits(wall_seconds=args.notebook_timeout, cell_seconds=args.cell_timeout,
-                            memory_mb=args.memory_mb)
-            rows = grade_all(args.assignment, args.submissions, args.out, jobs=args.jobs, seed=args.seed,
-                             scheduler=args.scheduler, limits=limits,
-                             progress=None if args.quiet else Progress(), keep_work=args.keep_work)
-            print(summary(rows))
-            print(f"grades: {args.out}/grades.csv   review: {args.out}/review.csv   feedback: {args.out}/feedback/")
+            limits = Limits(**{name: getattr(args, name) for _, name, _, _, _ in Limits.options()})
+            rows, complete = grading.grade(args.assignment, args.submissions, args.out, jobs=args.jobs,
+                                           seed=args.seed, scheduler=args.scheduler, limits=limits,
+                                           progress=None if args.quiet else Progress(),
+                                           keep_work=args.keep_work, student=args.student)
+            course = grading.Course(args.assignment)
+            print(summary(rows, course.parts, grading.grade.elapsed, grading.grade.graded_now))
+            print(f"grades: {args.out}/grades.csv   class: {args.out}/index.html   review: {args.out}/review.csv"
+                  f"   feedback: {args.out}/feedback/")
+            if not complete:
+                print("error: the run is incomplete: the rows marked grader-error were not graded; run the same "
+                      "command again to retry them", file=sys.stderr)
+                return 1
             return 0
     except (CourseError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

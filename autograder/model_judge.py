@@ -1,10 +1,10 @@
-"""Check students' Keras models in a clean, sandboxed process (``python -m autograder.model_judge JOB``).
+"""Check students' Keras models in a clean, sandboxed process (``python -m autograder.model_judge FOLDER FD``).
 
 The student's process hands each model over only as a ``.keras`` file. This
 process, which runs no student code, loads it with Keras' safe mode (no
 Python lambdas or unknown classes are deserialised) and runs the part's
-predicates from :mod:`cnnkit.grading`, writing ``{part: [problem or null, ...]}``
-to ``judged.json``.
+predicates from the grading package, writing ``{part: [problem or null, ...]}``
+to the results pipe ``FD``.
 """
 
 import json
@@ -13,13 +13,15 @@ import sys
 from pathlib import Path
 
 
-def main(folder):
+def main(folder, fd):
     folder = Path(folder)
     job = json.loads((folder / "job.json").read_text())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from cnnkit.grading import cases_for
+    from autograder.grading_api import grading
+
+    cases_for = grading().cases_for
 
     results = {}
     for item in job["models"]:
@@ -32,12 +34,13 @@ def main(folder):
         problems = []
         for case in cases_for(item["part"], job["seed"]):
             try:
-                problems.append(case.expected(model))
+                predicate = getattr(case, "predicate", None) or case.expected
+                problems.append(predicate(model))
             except Exception as exc:
                 problems.append(f"checking it raised {type(exc).__name__}: {str(exc)[:200]}")
         results[item["grade_id"]] = {"problems": problems}
-    (folder / "judged.json").write_text(json.dumps(results))
+    os.write(fd, json.dumps(results).encode())
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]))

@@ -28,15 +28,5 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.egg
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Feedback shows each test cell's result but not the hidden tests' code.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "autograder.preprocessors.ScrubHiddenTracebacks",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
-
-# A graded cell gets this long; a whole notebook is bounded by the grader.
-c.ExecutePreprocessor.timeout = 120
-c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
+# nbgrader only generates the student versions here: grading, and the feedback
+# pages, come from the course's own sandboxed run (python -m autograder grade).

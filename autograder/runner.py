@@ -1,26 +1,26 @@
-"""The program that runs a student's code inside the sandbox (self-contained: stdlib, NumPy, IPython).
+"""The program that runs a student's notebook inside the sandbox (self-contained: stdlib, NumPy, IPython).
 
-It is copied into the submission's work folder and started there, in a
-sandbox where the network, the course repository (with ``cnnkit`` and the
-solutions), other submissions and the forbidden packages do not exist. It
-reads ``program.json`` and ``inputs.npz``, and carries out the steps in order:
+The grader mounts it, with ``program.json`` and ``inputs.npz``, read-only at
+``/grader``, and starts it in a sandbox where the network, the course
+repository, other submissions and the forbidden packages do not exist. It
+carries out the steps in order:
 
-* ``{"cell": source}``: run a cell of the student's notebook (answer cells,
-  the course's set-up cells and any cell the student added), with a time
-  limit per cell;
-* ``{"call": part, "target": name, "cases": [...]}``: call the student's
-  function ``name`` on each case's hidden inputs, or for a ``value`` part
-  read the variable ``name``.
+* ``{"kind": "cell"}``: run a cell (the student's answer cells, the cells
+  they added, the course's set-up and visible test cells) with a time limit;
+  a cell that runs past it is interrupted and the notebook goes on. Its
+  printed output, its result and its figures are captured for the feedback
+  page (text and PNG only: no HTML, no JavaScript);
+* ``{"kind": "call"}``: call the student's function on each hidden case's
+  inputs (or, for ``value`` and ``model`` parts, hand over the object).
 
-Each result is appended to ``results.jsonl`` (arrays to ``arrays/``) the
+Each result is sent through the results pipe (:mod:`autograder.stream`) the
 moment it exists, so a submission that later hangs, crashes or calls
-``os._exit`` keeps what it earned so far. It records, never decides: the
-grader compares the returned values with the reference in its own process.
-
-The hidden inputs are drawn by the grader from a seed this process never
-sees, and the expected values never enter it.
+``os._exit`` keeps what it earned. It records, never decides: the grader
+compares the returned values with the reference in its own process, with a
+seed and expected values this process never sees.
 """
 
+import base64
 import builtins
 import io
 import json
@@ -34,17 +34,21 @@ import numpy as np
 
 # Kept before any student code runs: a submission may replace builtins,
 # json or numpy functions, but not these references.
-_open = builtins.open
 _json_dumps = json.dumps
 _np_save = np.save
-_np_asarray = np.asarray
+_np_array = np.array
+_np_array_equal = np.array_equal
 _time = time.monotonic
-_write_fd = os.write
-_fsync = os.fsync
-
-MAX_TEXT = 2000
-_PID = os.getpid()
+_write = os.write
+_isinstance = builtins.isinstance
 _exit = os._exit
+_PID = os.getpid()
+
+MAX_TEXT = 2000  # an error message
+MAX_CELL_OUTPUT = 20_000  # characters of printed output kept per cell
+MAX_FIGURES = 4  # figures kept per cell
+MAX_FIGURE_BYTES = 2 * 1024 * 1024
+MAX_ARRAY_BYTES = 64 * 1024 * 1024
 
 
 def _leave_if_forked():
@@ -61,51 +65,58 @@ def _on_alarm(signum, frame):
     raise CellTimeout()
 
 
-class Recorder:
-    """Appends one JSON line per event to results.jsonl, flushed and synced at once."""
+class Sender:
+    """Writes frames to the results pipe: a JSON header line, then ``size`` raw bytes."""
 
-    def __init__(self, folder):
-        self.folder = folder
-        self.arrays = os.path.join(folder, "arrays")
-        os.makedirs(self.arrays, exist_ok=True)
-        self.fd = os.open(os.path.join(folder, "results.jsonl"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self.count = 0
+    def __init__(self, fd):
+        self.fd = fd
+        self.blobs = 0
 
-    def write(self, event):
-        line = (_json_dumps(event) + "\n").encode()
-        _write_fd(self.fd, line)
-        _fsync(self.fd)
+    def _all(self, data):
+        view = memoryview(data)
+        while view:
+            written = _write(self.fd, view)
+            view = view[written:]
+
+    def send(self, event, payload=b""):
+        event = dict(event, size=len(payload))
+        self._all((_json_dumps(event) + "\n").encode() + bytes(payload))
+
+    def blob(self, payload, kind):
+        self.blobs += 1
+        self.send({"event": "blob", "id": self.blobs, "kind": kind}, payload)
+        return self.blobs
 
     def encode(self, value, depth=0):
-        """A JSON-safe description of a returned value; arrays go to .npy files (no pickles)."""
+        """A JSON-safe description of a returned value; arrays go as .npy blobs (no pickles)."""
         if depth > 3:
             return {"kind": "unsupported", "type": "nested too deeply"}
         if value is None:
             return {"kind": "none"}
-        if isinstance(value, (bool, np.bool_)):
+        if _isinstance(value, (bool, np.bool_)):
             return {"kind": "bool", "value": bool(value)}
-        if isinstance(value, (int, np.integer)):
+        if _isinstance(value, (int, np.integer)):
             if abs(int(value)) > 2**62:
                 return {"kind": "unsupported", "type": "integer too large"}
             return {"kind": "int", "value": int(value)}
-        if isinstance(value, (float, np.floating)):
-            return {"kind": "float", "value": float(value) if np.isfinite(value) else str(float(value))}
-        if isinstance(value, (tuple, list)) and len(value) <= 16:
-            items = [self.encode(v, depth + 1) for v in value]
-            if all(item["kind"] in ("int", "float", "bool") for item in items) and len(value) > 4:
-                return self.encode(_np_asarray(value), depth + 1)
-            return {"kind": "tuple", "items": items}
-        if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+        if _isinstance(value, (float, np.floating)):
+            number = float(value)
+            return {"kind": "float", "value": number if np.isfinite(number) else str(number)}
+        if _isinstance(value, (tuple, list)):
+            if len(value) > 16:
+                return self.encode(_np_array(value), depth + 1)
+            return {"kind": "tuple" if _isinstance(value, tuple) else "list",
+                    "items": [self.encode(v, depth + 1) for v in value]}
+        if _isinstance(value, np.ndarray) or hasattr(value, "__array__"):
             try:
-                array = np.array(value, copy=True)
+                array = _np_array(value, copy=True)
             except Exception as exc:
                 return {"kind": "unsupported", "type": f"array conversion failed: {type(exc).__name__}"}
-            if array.dtype.kind not in "biuf" or array.size > 50_000_000:
-                return {"kind": "unsupported", "type": f"array of dtype {array.dtype} and size {array.size}"}
-            self.count += 1
-            name = f"a{self.count}.npy"
-            _np_save(os.path.join(self.arrays, name), array, allow_pickle=False)
-            return {"kind": "array", "file": name}
+            if array.dtype.kind not in "biuf" or array.nbytes > MAX_ARRAY_BYTES:
+                return {"kind": "unsupported", "type": f"array of dtype {array.dtype} and shape {array.shape}"}
+            buffer = io.BytesIO()
+            _np_save(buffer, array, allow_pickle=False)
+            return {"kind": "array", "blob": self.blob(buffer.getvalue(), "npy")}
         return {"kind": "unsupported", "type": type(value).__name__}
 
 
@@ -125,31 +136,33 @@ class ForbiddenImports:
     handle the refusal themselves.
     """
 
-    def __init__(self, names, recorder):
+    def __init__(self, names, sender):
         self.names = tuple(names)
-        self.recorder = recorder
+        self.sender = sender
         self.seen = set()
+        self.step = None
 
     @staticmethod
     def _from_student_code():
         frame = sys._getframe(2)
         while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
             frame = frame.f_back
-        return frame is not None and frame.f_code.co_filename.startswith("<ipython-input")
+        return frame is not None and (frame.f_code.co_filename.startswith("<ipython-input")
+                                      or "/ipykernel_" in frame.f_code.co_filename)
 
     def find_spec(self, fullname, path=None, target=None):
         top = fullname.split(".")[0]
         if top in self.names:
             if top not in self.seen and self._from_student_code():
                 self.seen.add(top)
-                self.recorder.write({"event": "forbidden-import", "module": top})
+                self.sender.send({"event": "forbidden-import", "module": top, "step": self.step})
             raise ModuleNotFoundError(f"{top} is not available while grading this exercise")
         return None
 
 
 def load_arguments(encoded, inputs):
     """Rebuild an argument from its JSON description and the arrays of inputs.npz."""
-    if isinstance(encoded, dict):
+    if _isinstance(encoded, dict):
         if "array" in encoded:
             return inputs[encoded["array"]].copy()
         if "tuple" in encoded:
@@ -161,43 +174,103 @@ def load_arguments(encoded, inputs):
     return encoded
 
 
-def main(folder):
-    with _open(os.path.join(folder, "program.json")) as handle:
+class Capture:
+    """A cell's printed output (bounded) and figures, for the feedback page."""
+
+    def __init__(self):
+        self.text = io.StringIO()
+        self.size = 0
+        self.cut = False
+
+    def write(self, text):
+        if not _isinstance(text, str):
+            text = str(text)
+        room = MAX_CELL_OUTPUT - self.size
+        if room <= 0:
+            self.cut = True
+            return len(text)
+        self.text.write(text[:room])
+        self.size += min(len(text), room)
+        self.cut = self.cut or len(text) > room
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def value(self):
+        text = self.text.getvalue()
+        return text + ("\n[... output cut: too long ...]" if self.cut else "")
+
+
+def _figures(shell, sender):
+    """Blob ids of the PNG figures the cell displayed (other formats are dropped: no HTML or script)."""
+    publisher = shell.display_pub
+    found = []
+    for output in getattr(publisher, "outputs", [])[:MAX_FIGURES]:
+        data = output.get("data", {}) if _isinstance(output, dict) else getattr(output, "data", {})
+        png = data.get("image/png") if _isinstance(data, dict) else None
+        if _isinstance(png, bytes):
+            raw = png
+        elif _isinstance(png, str):
+            try:
+                raw = base64.b64decode(png, validate=False)
+            except ValueError:
+                continue
+        else:
+            continue
+        if raw.startswith(b"\x89PNG\r\n\x1a\n") and len(raw) <= MAX_FIGURE_BYTES:
+            found.append(sender.blob(raw, "png"))
+    if hasattr(publisher, "outputs"):
+        publisher.outputs.clear()
+    return found
+
+
+def _bindings(namespace, names):
+    return {name: id(namespace[name]) if name in namespace else None for name in names}
+
+
+def main(folder, fd):
+    sender = Sender(fd)
+    with open(os.path.join(folder, "program.json")) as handle:
         program = json.load(handle)
     with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
-    recorder = Recorder(folder)
     cell_limit = float(program.get("cell_timeout", 60))
-    sys.meta_path.insert(0, ForbiddenImports(program.get("forbidden", []), recorder))
+    targets = list(program.get("targets", []))
+    finder = ForbiddenImports(program.get("forbidden", []), sender)
+    sys.meta_path.insert(0, finder)
 
+    from IPython.core.displaypub import CapturingDisplayPublisher
     from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance(colors="nocolor")
+    shell = InteractiveShell.instance(colors="nocolor", display_pub_class=CapturingDisplayPublisher)
+    shell.displayhook.write_output_prompt = lambda: None  # values print without the "Out[n]:" noise
     namespace = shell.user_ns
     signal.signal(signal.SIGALRM, _on_alarm)
-    # The student's prints go nowhere: the verdict needs none of them, and a
-    # flood of output must not fill the disk or the grader's memory.
-    sink = io.StringIO()
 
     for number, step in enumerate(program["steps"]):
-        if "cell" in step:
+        finder.step = number
+        before = _bindings(namespace, targets)
+        if step["kind"] == "cell":
             start = _time()
+            capture = Capture()
             stdout, stderr = sys.stdout, sys.stderr
-            sys.stdout = sys.stderr = sink
-            sink.seek(0)
-            sink.truncate()
+            sys.stdout = sys.stderr = capture
             error = None
             try:
                 signal.setitimer(signal.ITIMER_REAL, cell_limit)
-                result = shell.run_cell(step["cell"], store_history=False, silent=True)
+                result = shell.run_cell(step["source"], store_history=False, silent=False)
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 failure = result.error_before_exec or result.error_in_exec
-                if isinstance(failure, CellTimeout):
-                    error = f"ran longer than {cell_limit:g} s and was stopped"
+                if _isinstance(failure, CellTimeout):
+                    error = f"ran longer than {cell_limit:g} s and was interrupted"
                 elif failure is not None:
                     error = _describe_error(failure)
             except CellTimeout:
-                error = f"cell ran longer than {cell_limit:g} s and was stopped"
+                error = f"ran longer than {cell_limit:g} s and was interrupted"
             except BaseException as exc:  # SystemExit, KeyboardInterrupt from student code
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 error = _describe_error(exc)
@@ -205,86 +278,109 @@ def main(folder):
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 sys.stdout, sys.stderr = stdout, stderr
             _leave_if_forked()
-            recorder.write({"event": "cell", "step": number, "id": step.get("id", ""), "error": error,
-                            "seconds": round(_time() - start, 3)})
-            continue
+            figures = _figures(shell, sender)
+            text = capture.value()
+            if error and "interrupted" in error:
+                text += f"\n{error}"
+            sender.send({"event": "cell", "step": number, "error": error, "output": text, "figures": figures,
+                         "seconds": round(_time() - start, 3)})
+        else:
+            _call_step(number, step, namespace, inputs, sender, cell_limit)
+        after = _bindings(namespace, targets)
+        changed = sorted(name for name in targets if before[name] != after[name])
+        if changed:
+            sender.send({"event": "rebound", "step": number, "names": changed})
+    sender.send({"event": "done", "steps": len(program["steps"])})
 
-        target = step["target"]
-        present = target in namespace
-        recorder.write({"event": "part", "step": number, "part": step["part"], "found": present})
-        if not present:
+
+def _call_step(number, step, namespace, inputs, sender, cell_limit):
+    target = step["target"]
+    present = target in namespace
+    sender.send({"event": "part", "step": number, "part": step["part"], "found": present})
+    if not present:
+        return
+    obj = namespace[target]
+    if step.get("type") == "model":
+        # The model leaves this process only as a .keras file, which the
+        # grader loads (safe mode) and checks in a clean process.
+        event, payload = {"event": "model", "step": number, "part": step["part"]}, b""
+        start = _time()
+        sink = Capture()
+        stdout, stderr = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = sink
+        try:
+            signal.setitimer(signal.ITIMER_REAL, cell_limit)
+            path = os.path.join(os.getcwd(), f".model-{number}.keras")
+            obj.save(path)
+            with open(path, "rb") as handle:
+                payload = handle.read(MAX_ARRAY_BYTES + 1)
+            os.unlink(path)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if len(payload) > MAX_ARRAY_BYTES:
+                event["error"], payload = "the saved model is larger than 64 MiB", b""
+        except CellTimeout:
+            event["error"] = "saving the model took too long"
+        except BaseException as exc:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            event["error"] = _describe_error(exc)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = stdout, stderr
+        _leave_if_forked()
+        event["seconds"] = round(_time() - start, 3)
+        if payload and "error" not in event:
+            event["blob"] = sender.blob(payload, "keras")
+        sender.send(event)
+        return
+    timed_out = False
+    for case in step["cases"]:
+        event = {"event": "case", "step": number, "part": step["part"], "case": case["id"]}
+        if timed_out:
+            # One case that hangs is likely to hang them all: do not spend
+            # the whole notebook's time budget finding out.
+            event["error"] = "skipped: an earlier case of this part ran too long"
+            sender.send(event)
             continue
-        obj = namespace[target]
-        if step.get("kind") == "model":
-            # The model leaves this process only as a .keras file, which the
-            # grader loads (safe mode) and checks in a clean process.
-            event = {"event": "model", "part": step["part"]}
-            start = _time()
-            try:
-                signal.setitimer(signal.ITIMER_REAL, cell_limit)
-                name = f"model-{number}.keras"
-                obj.save(os.path.join(folder, name))
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                event["file"] = name
-            except CellTimeout:
-                event["error"] = "saving the model took too long"
-            except BaseException as exc:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                event["error"] = _describe_error(exc)
-            event["seconds"] = round(_time() - start, 3)
-            _leave_if_forked()
-            recorder.write(event)
-            continue
-        timed_out = False
-        for case in step["cases"]:
-            if timed_out:
-                # One case that hangs is likely to hang them all: do not spend
-                # the whole notebook's time budget finding out.
-                recorder.write({"event": "case", "part": step["part"], "case": case["id"],
-                                "error": "skipped: an earlier case of this part ran too long"})
-                continue
-            start = _time()
-            event = {"event": "case", "part": step["part"], "case": case["id"]}
-            stdout, stderr = sys.stdout, sys.stderr
-            sys.stdout = sys.stderr = sink
-            sink.seek(0)
-            sink.truncate()
-            try:
-                signal.setitimer(signal.ITIMER_REAL, float(case.get("timeout", cell_limit)))
-                if step.get("kind", "function") == "value":
-                    value = obj
-                else:
-                    args = load_arguments(case["args"], inputs)
-                    kwargs = load_arguments(case.get("kwargs", {}), inputs)
-                    originals = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
-                    value = obj(*args, **kwargs)
-                    _leave_if_forked()
-                    changed = [i for i, (a, o) in enumerate(zip(args, originals))
-                               if o is not None and not np.array_equal(a, o, equal_nan=True)]
-                    if changed:
-                        event["modified_input"] = changed[0] + 1
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                event["value"] = recorder.encode(value)
-            except CellTimeout:
-                event["error"] = "timeout"
-                timed_out = True
-            except BaseException as exc:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                event["error"] = _describe_error(exc)
-                event["error_type"] = type(exc).__name__
-                event["error_mro"] = [cls.__name__ for cls in type(exc).__mro__]
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                sys.stdout, sys.stderr = stdout, stderr
-            _leave_if_forked()
-            event["seconds"] = round(_time() - start, 3)
-            recorder.write(event)
-    recorder.write({"event": "done"})
+        start = _time()
+        sink = Capture()
+        stdout, stderr = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = sink
+        try:
+            # The limit covers the call and the conversion of what it returned.
+            signal.setitimer(signal.ITIMER_REAL, float(case.get("timeout", cell_limit)))
+            if step.get("type") == "value":
+                value = obj
+            else:
+                args = load_arguments(case["args"], inputs)
+                kwargs = load_arguments(case.get("kwargs", {}), inputs)
+                originals = [_np_array(a, copy=True) if _isinstance(a, np.ndarray) else None for a in args]
+                value = obj(*args, **kwargs)
+                _leave_if_forked()
+                changed = [i for i, (a, o) in enumerate(zip(args, originals))
+                           if o is not None and not _np_array_equal(a, o, equal_nan=True)]
+                if changed:
+                    event["modified_input"] = changed[0] + 1
+            event["value"] = sender.encode(value)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        except CellTimeout:
+            event["error"] = "timeout"
+            timed_out = True
+        except BaseException as exc:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            event["error"] = _describe_error(exc)
+            event["error_type"] = type(exc).__name__
+            event["error_mro"] = [cls.__name__ for cls in type(exc).__mro__][:16]
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            sys.stdout, sys.stderr = stdout, stderr
+        _leave_if_forked()
+        event["seconds"] = round(_time() - start, 3)
+        sender.send(event)
 
 
 if __name__ == "__main__":
     try:
-        main(sys.argv[1])
+        main(sys.argv[1], int(sys.argv[2]))
     except BaseException:
         traceback.print_exc()
         sys.exit(3)

@@ -1,13 +1,23 @@
-"""Run untrusted code in a bubblewrap sandbox with time, memory, file and process limits.
+"""Run untrusted code in a bubblewrap sandbox built from an allowlist, bounded as a whole.
 
-What the code inside sees: the whole file system read-only, except that the
-course repository (with ``cnnkit`` and ``solutions/``), the submissions, the
-grader's output, ``/tmp``, ``/home`` and ``/root`` are replaced by empty
-folders; the Python environment is mounted back read-only, minus the packages
-the exercise forbids; its own work folder is the only writable place. It has
-no network (its own empty network namespace), its own process tree, and runs
-as an unprivileged user id, so the process limit holds even when the grader
-runs as root.
+What the code inside sees is only what it needs: the system's ``/usr`` (and
+the ``/bin``, ``/lib`` links into it), a few files of ``/etc`` (the dynamic
+linker's cache, fonts), the Python interpreter and environment that run the
+grader (wherever they live: a venv in the repository or in a home folder,
+pyenv, conda, the system Python), the grader's input folder read-only at
+``/grader``, and a fresh, size-capped ``/tmp`` whose ``/tmp/grading`` is its
+working folder. Nothing else of the machine exists in there: no ``/home``,
+``/root``, ``/run`` (so no D-Bus or docker socket), ``/var``, ``/opt``, no
+course repository, no submissions, no grades. It has no network, its own
+process tree, and runs as an unprivileged user id (when the grader is root)
+so that the process limit holds.
+
+Limits apply to the submission as a whole: memory is the sum of every
+process's own memory plus what it wrote to its tmpfs folders (a watchdog
+kills the whole tree past the limit); what it writes is capped by the size
+of those folders; the wall clock covers every process (sleeping uses no CPU
+time, so a CPU limit alone would never fire). Results leave the sandbox only
+through a pipe, read here with a size cap (:mod:`autograder.stream`).
 
 Where bubblewrap is missing the code still runs, with the resource limits
 only, and every result is flagged ``unsandboxed``: the grader says so loudly.
@@ -22,22 +32,39 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .course import ROOT
 
+WORK = "/tmp/grading"  # the submission's working folder inside the sandbox
+INPUT = "/grader"  # the grader's read-only input folder inside the sandbox
+WATCH_INTERVAL = 0.05  # seconds between two looks of the memory watchdog
+STDERR_TAIL = 4000
+
 
 @dataclass
 class Limits:
-    """Resource limits of one sandboxed run."""
+    """Resource limits of one submission; the command line's options are built from these fields."""
 
-    wall_seconds: float = 300.0  # the whole notebook
-    cell_seconds: float = 60.0  # one cell, or one call of a graded function
-    memory_mb: int = 4096  # address space
-    file_mb: int = 256  # largest file it may write
-    processes: int = 64
+    wall_seconds: float = field(default=300.0, metadata=dict(
+        flag="--notebook-timeout", help="wall-clock seconds for a whole notebook"))
+    cell_seconds: float = field(default=60.0, metadata=dict(
+        flag="--cell-timeout", help="seconds for one cell or one call of a graded function (interrupted, not killed)"))
+    memory_mb: int = field(default=4096, metadata=dict(
+        flag="--memory-mb", help="memory of a submission as a whole (all its processes plus the files it writes), MiB"))
+    disk_mb: int = field(default=256, metadata=dict(
+        flag="--disk-mb", help="total a submission may write to its folders, MiB"))
+    processes: int = field(default=64, metadata=dict(
+        flag="--processes", help="processes and threads a submission may run at once"))
+
+    @classmethod
+    def options(cls):
+        """``[(flag, attribute, type, default, help)]`` for the command line."""
+        return [(f.metadata["flag"], f.name, f.type if callable(f.type) else eval(f.type), f.default,  # noqa: S307
+                 f.metadata["help"]) for f in fields(cls)]
 
 
 @dataclass
@@ -47,9 +74,17 @@ class Outcome:
     seconds: float
     sandboxed: bool
     stderr_tail: str
+    stream: bytes = b""  # what the code sent through the results pipe
+    stream_overflow: bool = False  # it tried to send more than the cap
+    killed_for: str = ""  # "memory", "processes", "results" when the watchdog stopped it
+    stdout: str = ""  # its standard output (the first 64 KiB), when asked for
 
 
 def bwrap_path():
+    """bubblewrap's path, or ``None``. ``AUTOGRADER_BWRAP`` names another one (empty: pretend it is missing)."""
+    given = os.environ.get("AUTOGRADER_BWRAP")
+    if given is not None:
+        return given if given and os.access(given, os.X_OK) else None
     return shutil.which("bwrap")
 
 
@@ -66,102 +101,269 @@ def package_folder(name):
     return Path(spec.origin).parent if spec.origin else None
 
 
-def _under(path, root):
+def _inside(path, root):
     try:
-        Path(path).resolve().relative_to(Path(root).resolve())
+        Path(path).relative_to(root)
         return True
     except ValueError:
         return False
 
 
-def command(work, argv, limits, hide=(), forbidden=(), expose=(), writable=(), mount_at="/tmp/grading",
-            env=None):
-    """The full command line that runs ``argv`` inside the sandbox, and whether it is sandboxed.
+def python_folders():
+    """The folders that make this Python run: interpreter, standard library, environment.
 
-    ``work`` is bound read-write at ``mount_at`` and is the working folder;
-    ``hide`` lists extra folders to blank out; ``forbidden`` names packages
-    to remove from the environment; ``expose`` lists folders inside hidden
-    ones to mount back read-only (e.g. the installed ``cnnkit``) and
-    ``writable`` ones to mount back read-write at the same path.
+    Resolved, deduplicated and without nesting. Entries of ``sys.path`` inside
+    the course repository (its editable install, the current folder) are left
+    out on purpose, except the repository's own ``.venv``.
     """
-    work = Path(work).resolve()
-    rlimits = [
-        "prlimit",
-        f"--as={limits.memory_mb * 1024 * 1024}",
-        f"--fsize={limits.file_mb * 1024 * 1024}",
-        f"--cpu={int(limits.wall_seconds) + 5}",
-        f"--nproc={limits.processes}",
-        "--core=0",
-        "--",
-    ]
+    candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.base_exec_prefix),
+                  Path(sys.executable).resolve().parent.parent}
+    for entry in sys.path:
+        # Package folders only: a script's folder or the current one (often
+        # /tmp or a home folder) must never be mounted whole.
+        if entry and Path(entry).is_dir() and Path(entry).name in ("site-packages", "dist-packages"):
+            candidates.add(Path(entry))
+    root = ROOT.resolve()
+    venv = Path(sys.prefix).resolve()
+    folders = set()
+    for path in candidates:
+        path = path.resolve()
+        if not path.exists() or len(path.parts) < 3 or path == Path.home().resolve():
+            continue  # never "/", "/usr", "/tmp" or a whole home folder
+        if _inside(path, root) and not _inside(path, venv):
+            continue  # the course itself stays out of reach
+        folders.add(path)
+    ordered = sorted(folders, key=lambda p: len(p.parts))
+    return [p for i, p in enumerate(ordered) if not any(_inside(p, q) for q in ordered[:i])]
+
+
+SYSTEM_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "nsswitch.conf",
+             "mime.types")
+
+
+def _system_mounts():
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in SYSTEM_LINKS:
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    args += ["--perms", "0755", "--dir", "/etc"]
+    for name in ETC_FILES:
+        path = Path("/etc") / name
+        if path.exists():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _bind(args, mounted, source, target, how="--ro-bind"):
+    """Mount ``source`` at ``target``, first creating each missing parent as 0755.
+
+    bubblewrap would create the parents itself, but as ``drwx------`` root:
+    the unprivileged sandbox user could then not reach an interpreter that
+    lives in a home folder.
+    """
+    target = Path(target)
+    for parent in reversed(target.parents):
+        if str(parent) == "/" or any(_inside(parent, m) for m in mounted):
+            continue
+        args += ["--perms", "0755", "--dir", str(parent)]
+    args += [how, str(source), str(target)]
+    mounted.append(target)
+
+
+def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None):
+    """The command line that runs ``argv`` in the sandbox, and whether it is sandboxed.
+
+    ``inputs`` is a host folder mounted read-only at ``/grader``; ``expose``
+    lists host folders mounted read-only at their own path (the judge needs
+    the course's code); ``forbidden`` names packages whose folders are
+    blanked; ``files`` maps names in the working folder to host files
+    mounted read-only there (data the exercise provides).
+    """
+    rlimits = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--fsize={limits.disk_mb * 1024 * 1024}",
+               f"--nproc={_nproc_limit(limits)}", "--core=0", "--"]
     bwrap = bwrap_path()
     if not bwrap:
         return rlimits + list(argv), False
 
     args = [bwrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--die-with-parent", "--new-session", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    blanked = {Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), Path("/home"), Path("/root"), ROOT.resolve()}
-    blanked |= {Path(p).resolve() for p in hide}
-    for folder in sorted(blanked, key=lambda p: len(p.parts)):
-        if folder.exists():
-            # Scratch space must stay writable for the unprivileged user.
-            perms = ["--perms", "1777"] if str(folder) in ("/tmp", "/var/tmp", "/dev/shm") else []
-            args += [*perms, "--tmpfs", str(folder)]
-    # Mount back what Python needs, read-only: the interpreter and the venv.
-    keep = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    for folder in sorted(keep, key=lambda p: len(p.parts)):
-        if any(_under(folder, b) for b in blanked):
-            args += ["--ro-bind", str(folder), str(folder)]
-    if Path(sys.executable).resolve() != Path(sys.executable):
-        real = Path(sys.executable).resolve().parent.parent
-        if any(_under(real, b) for b in blanked) and real not in keep:
-            args += ["--ro-bind", str(real), str(real)]
+            "--die-with-parent", "--new-session",
+            "--dev", "/dev", "--proc", "/proc",
+            "--perms", "1777", "--size", str(limits.disk_mb * 1024 * 1024), "--tmpfs", "/tmp",
+            "--perms", "1777", "--size", str(min(64, limits.disk_mb) * 1024 * 1024), "--tmpfs", "/dev/shm",
+            "--perms", "1777", "--dir", WORK]
+    args += _system_mounts()
+    mounted = [Path("/usr"), Path("/etc"), Path("/tmp"), Path("/dev"), Path("/proc")]
+    for folder in python_folders():
+        _bind(args, mounted, folder, folder)
     for folder in expose:
-        args += ["--ro-bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
+        folder = Path(folder).resolve()
+        _bind(args, mounted, folder, folder)
     for name in forbidden:
         folder = package_folder(name)
-        if folder is not None and folder.is_dir():
-            args += ["--tmpfs", str(folder)]
-    for folder in writable:
-        args += ["--bind", str(Path(folder).resolve()), str(Path(folder).resolve())]
-    args += ["--bind", str(work), mount_at, "--chdir", mount_at, "--clearenv",
-             "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin",
-             "--setenv", "HOME", mount_at, "--setenv", "PYTHONNOUSERSITE", "1",
-             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "MPLBACKEND", "Agg",
-             "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1",
-             "--setenv", "TF_CPP_MIN_LOG_LEVEL", "3"]
-    for key, value in (env or {}).items():
-        args += ["--setenv", key, value]
+        if folder is not None and folder.is_dir() and any(_inside(folder.resolve(), m) for m in mounted):
+            args += ["--tmpfs", str(folder.resolve())]
+    if inputs is not None:
+        _bind(args, mounted, Path(inputs).resolve(), INPUT)
+    for name, source in (files or {}).items():
+        args += ["--ro-bind", str(Path(source).resolve()), f"{WORK}/{name}"]
+    scripts = Path(sys.executable).parent
+    environment = {"PATH": f"{scripts}:/usr/bin:/bin", "HOME": WORK, "PYTHONNOUSERSITE": "1",
+                   "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{WORK}/.matplotlib",
+                   "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+                   "TMPDIR": "/tmp", **(env or {})}
+    args += ["--chdir", WORK, "--clearenv"]
+    for key, value in environment.items():
+        args += ["--setenv", key, str(value)]
     args.append("--")
     if os.geteuid() == 0:
         # As root the process limit would not apply: drop to a throwaway user
         # id (one per run, so parallel runs do not share a process budget).
         uid = 60000 + secrets.randbelow(5000)
-        for folder in [work, *writable]:
-            os.chmod(folder, 0o777)
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                  "--bounding-set=-all", "--"]
     return rlimits + args + list(argv), True
 
 
-def run(work, argv, limits, hide=(), forbidden=(), expose=()):
-    """Run ``argv`` sandboxed in ``work``; kill the whole process tree at the wall-clock limit."""
-    cmd, sandboxed = command(work, argv, limits, hide, forbidden, expose=expose)
-    start = time.monotonic()
-    stderr_path = Path(work) / "sandbox-stderr.txt"
-    with open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=stderr, start_new_session=True)
-        timed_out = False
+def _nproc_limit(limits):
+    """RLIMIT_NPROC counts every process of the user: leave room for the grader's user's own."""
+    if os.geteuid() == 0:
+        return limits.processes
+    try:
+        import psutil
+
+        mine = sum(1 for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == os.getuid())
+    except Exception:  # psutil missing or /proc unreadable: a generous bound
+        mine = 1024
+    return limits.processes + mine + 64
+
+
+def _tree_memory(process):
+    """Bytes the process tree holds: each process's private memory plus its tmpfs folders' use."""
+    import psutil
+
+    total, count, inner = 0, 0, None
+    try:
+        tree = [process] + process.children(recursive=True)
+    except psutil.Error:
+        return 0, 0
+    for proc in tree:
         try:
-            process.wait(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            info = proc.memory_info()
+            total += max(info.rss - getattr(info, "shared", 0), 0)
+            count += proc.num_threads()
+            inner = proc.pid
+        except psutil.Error:
+            continue
+    if inner is not None and _own_root(inner):
+        for folder in ("tmp", "dev/shm"):
             try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
+                stat = os.statvfs(f"/proc/{inner}/root/{folder}")
+                total += (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+            except OSError:
                 pass
-            process.wait()
-    with open(stderr_path, "rb") as handle:
-        tail = handle.read(4000).decode(errors="replace")
-    return Outcome(process.returncode, timed_out, time.monotonic() - start, sandboxed, tail)
+    return total, count
+
+
+def _own_root(pid):
+    """Whether the process already lives in the sandbox's file system (not the grader's)."""
+    try:
+        inner, outer = os.stat(f"/proc/{pid}/root"), os.stat("/")
+    except OSError:
+        return False
+    return (inner.st_dev, inner.st_ino) != (outer.st_dev, outer.st_ino)
+
+
+def run(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, stream_cap=64 * 1024 * 1024,
+        capture_stdout=False):
+    """Run ``argv`` sandboxed; return its :class:`Outcome` with what it sent through the results pipe.
+
+    The results pipe's file descriptor replaces ``{results_fd}`` in ``argv``. Every process of the
+    run is killed at the wall-clock limit, past the memory limit (the
+    watchdog) or when the results exceed ``stream_cap`` bytes.
+    """
+    read_end, write_end = os.pipe()
+    err_read, err_write = os.pipe()
+    argv = [str(a).replace("{results_fd}", str(write_end)) for a in argv]
+    cmd, sandboxed = command(argv, limits, inputs=inputs, expose=expose, forbidden=forbidden, files=files, env=env)
+    start = time.monotonic()
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=err_write,
+                               pass_fds=(write_end,), start_new_session=True)
+    os.close(write_end)
+    os.close(err_write)
+    chunks, state = [], {"size": 0, "overflow": False, "stderr": b""}
+    killed = {"why": ""}
+
+    def kill(why):
+        if not killed["why"]:
+            killed["why"] = why
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def read_results():
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(1 << 16)
+                if not chunk:
+                    return
+                if state["size"] + len(chunk) > stream_cap:
+                    state["overflow"] = True
+                    kill("results")
+                    continue  # drain without keeping
+                state["size"] += len(chunk)
+                chunks.append(chunk)
+
+    def read_stderr():
+        with os.fdopen(err_read, "rb", buffering=0) as pipe:
+            while True:
+                chunk = pipe.read(1 << 16)
+                if not chunk:
+                    return
+                state["stderr"] = (state["stderr"] + chunk)[-STDERR_TAIL:]
+
+    def read_stdout():
+        while True:
+            chunk = process.stdout.read(1 << 16)
+            if not chunk:
+                return
+            if len(state["stdout"]) < 1 << 16:
+                state["stdout"] += chunk
+
+    state["stdout"] = b""
+    readers = [threading.Thread(target=read_results, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    if capture_stdout:
+        readers.append(threading.Thread(target=read_stdout, daemon=True))
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        import psutil
+
+        watched = psutil.Process(process.pid)
+    except Exception:
+        watched = None
+    memory_cap = limits.memory_mb * 1024 * 1024
+    while process.poll() is None:
+        if time.monotonic() - start > limits.wall_seconds:
+            timed_out = True
+            kill("time")
+            break
+        if watched is not None:
+            used, threads = _tree_memory(watched)
+            if used > memory_cap:
+                kill("memory")
+            elif threads > limits.processes + 16:  # the runner's own threads, then the submission's
+                kill("processes")
+        time.sleep(WATCH_INTERVAL)
+    process.wait()
+    for reader in readers:
+        reader.join(timeout=5)
+    return Outcome(process.returncode, timed_out, time.monotonic() - start, sandboxed,
+                   state["stderr"].decode(errors="replace"), b"".join(chunks), state["overflow"],
+                   "" if killed["why"] == "time" else killed["why"], state["stdout"].decode(errors="replace"))

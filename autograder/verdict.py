@@ -1,4 +1,4 @@
-"""The verdict: a submission's grade, decided outside the student's process.
+"""The verdict: a submission's grade, decided outside the student's process, from one sandboxed run.
 
 1. **Plan** (grader): rebuild the notebook from the course's source notebook,
    taking from the submission only its answer cells (matched by grade id)
@@ -7,34 +7,40 @@
    *call* of the function it grades. Edited, deleted, moved or re-tagged
    course cells therefore change nothing, and are reported.
 2. **Run** (sandbox, :mod:`autograder.runner`): the student's code runs with
-   no network, no course repository (so no ``cnnkit``, no solutions), no
-   other submissions, none of the packages the exercise forbids, and limits
-   on time, memory, files and processes. The graded functions are called on
-   hidden inputs drawn here from a seed the sandbox never sees.
-3. **Judge** (grader): the returned values are compared with cnnkit's
-   results in this process. Nothing the student's code does to NumPy,
-   ``assert``, builtins, the IPython input transformers or the results file
-   can make a wrong value right.
+   nothing of the machine but what it needs, and limits on time, memory,
+   writes and processes. The graded functions are called on hidden inputs
+   drawn here from a seed the sandbox never sees; every cell's output is
+   captured there for the feedback page, so the notebook runs once.
+3. **Judge** (grader): the results stream is checked frame by frame and step
+   by step against the plan; the returned values are compared with cnnkit's
+   results in this process by the grading package's one judge. Nothing the
+   student's code does inside the sandbox can make a wrong value right.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from cnnkit.grading.core import RAISED, Raises, cases_for, describe_mismatch, get_part
-
-from . import sandbox
+from . import sandbox, stream
+from .course import ROOT
+from .grading_api import grading
 
 CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
 RUNNER = Path(__file__).with_name("runner.py")
-MAX_RESULTS_BYTES = 64 * 1024 * 1024
-MAX_ARRAY_BYTES = 256 * 1024 * 1024
+# Below these the sandbox cannot even start Python and NumPy: a Keras model's
+# judge gets at least the first two, whatever the class's limits.
+JUDGE_MIN_SECONDS = 120.0
+JUDGE_MIN_MEMORY_MB = 4096
+MAX_RESULT_ELEMENTS = 10_000_000
 
 
 @dataclass
@@ -55,17 +61,9 @@ class PartResult:
     total: int = 0
     problems: list = field(default_factory=list)  # (case number, label, problem) of each failed case
 
-    @property
-    def failures(self):
-        return [f"case {number} ({label}): {problem}" for number, label, problem in self.problems]
-
-    def text(self):
-        head = f"{self.grade_id} ({self.part}): {self.passed}/{self.total} cases, {self.points:g} of {self.max_points:g} points"
-        reasons = {problem for _, _, problem in self.problems}
-        if self.passed == 0 and len(self.problems) > 1 and len(reasons) == 1:
-            # One reason for every case (not written yet, not defined): say it once.
-            return f"{head}\n  - every case: {reasons.pop()}"
-        return "\n".join([head] + [f"  - {failure}" for failure in self.failures])
+    def text(self, title=None):
+        return grading().render_part(title or f"{self.grade_id} ({self.part})", self.passed, self.total,
+                                     self.points, self.max_points, self.problems)
 
 
 @dataclass
@@ -76,6 +74,13 @@ class Verdict:
     sandboxed: bool = True
     seconds: float = 0.0
     stopped: str = ""  # why the run ended early, if it did
+    display: list = field(default_factory=list)  # the notebook as run, for the feedback page
+    outputs: dict = field(default_factory=dict)  # step -> {"output", "error", "figures": [png bytes]}
+    step_ids: dict = field(default_factory=dict)  # step -> the cell's grade id (or "added after ...")
+    stderr: str = ""  # the sandbox's last words, for the instructor
+
+    def display_id(self, step):
+        return self.step_ids.get(step, f"#{step}")
 
     @property
     def total(self):
@@ -84,108 +89,142 @@ class Verdict:
 
 # --- 1. plan ----------------------------------------------------------------
 
-def _nbgrader(cell):
-    meta = cell.get("metadata", {})
-    return meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+def graded_cells(cells):
+    """The auto-graded cells of a source notebook (:class:`autograder.notebook.Cell` list or JSON)."""
+    from .notebook import Cell, _cell
 
-
-def _source(cell):
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
-def graded_cells(source_nb):
-    """The auto-graded cells of a source notebook and the part each one checks."""
+    cells = [c if isinstance(c, Cell) else _cell(c) for c in (cells["cells"] if isinstance(cells, dict) else cells)]
     graded = []
-    for cell in source_nb["cells"]:
-        meta = _nbgrader(cell)
-        if cell.get("cell_type") == "code" and meta.get("grade") and not meta.get("solution"):
-            calls = CHECK_CALL.findall(_source(cell))
+    for cell in cells:
+        meta = cell.nbgrader if cell else {}
+        if cell and cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            calls = CHECK_CALL.findall(cell.source)
             if len(calls) != 1:
                 raise ValueError(f"graded cell {meta.get('grade_id')!r} must hold one check(\"part\", name) call")
             part, target = calls[0]
-            graded.append(GradedCell(meta["grade_id"], part, target, float(meta.get("points", 0))))
+            points = meta.get("points")
+            graded.append(GradedCell(meta["grade_id"], part, target,
+                                     float(points if points is not None else grading().get_part(part).points)))
     return graded
 
 
-def plan(source_nb, release_nb, submission_nb):
-    """``(steps, flags)``: what the sandbox runs, in order, and what looked wrong in the submission."""
+@dataclass
+class Plan:
+    steps: list  # what the sandbox runs, in order
+    display: list  # every cell of the notebook as graded, for the feedback page
+    flags: list  # what looked wrong in the submission
+    origins: dict  # step -> "answer", "course", "added" or "call"
+    answer_steps: dict  # grade id of an answer cell -> its step
+
+
+def plan(source_cells, release_cells, submitted):
+    """The :class:`Plan` of one submission (cells as :class:`autograder.notebook.Cell`)."""
     flags = []
-    release_cells = {_nbgrader(c).get("grade_id"): c for c in release_nb["cells"] if _nbgrader(c).get("grade_id")}
-    cells = submission_nb.get("cells", [])
-    if not isinstance(cells, list):
-        cells = []
-    known_order, by_id, extras = [], {}, {None: []}
+    release_by_id = {c.grade_id: c for c in release_cells if c.grade_id}
+    source_by_id = {c.grade_id: c for c in source_cells if c.grade_id}
+    by_id, order, extras = {}, [], {None: []}
     anchor = None
-    for cell in cells:
-        if not isinstance(cell, dict):
-            continue
-        grade_id = _nbgrader(cell).get("grade_id")
-        if grade_id in release_cells:
+    for cell in submitted:
+        grade_id = cell.grade_id
+        if grade_id in release_by_id:
             if grade_id in by_id:
                 flags.append(f"cell {grade_id!r} appears twice; the first is used")
                 continue
             by_id[grade_id] = cell
-            known_order.append(grade_id)
+            order.append(grade_id)
             anchor = grade_id
             extras.setdefault(anchor, [])
-        elif cell.get("cell_type") == "code" and _source(cell).strip():
-            extras.setdefault(anchor, []).append(_source(cell))
+        elif cell.source.strip() and cell.cell_type in ("code", "markdown"):
+            extras.setdefault(anchor, []).append(cell)
 
-    release_order = [g for g in (_nbgrader(c).get("grade_id") for c in release_nb["cells"]) if g]
-    if [g for g in release_order if g in by_id] != known_order:
+    release_order = [c.grade_id for c in release_cells if c.grade_id]
+    if [g for g in release_order if g in by_id] != order:
         flags.append("cells were moved out of the assignment's order (graded in the assignment's order)")
-    for grade_id, original in release_cells.items():
-        meta = _nbgrader(original)
-        submitted = by_id.get(grade_id)
-        if submitted is None:
-            if meta.get("solution"):
-                flags.append(f"answer cell {grade_id!r} is missing")
-            else:
-                flags.append(f"course cell {grade_id!r} was deleted (restored for grading)")
+    for grade_id, original in release_by_id.items():
+        meta = original.nbgrader
+        submission = by_id.get(grade_id)
+        if submission is None:
+            flags.append(f"answer cell {grade_id!r} is missing" if meta.get("solution")
+                         else f"course cell {grade_id!r} was deleted (restored for grading)")
             continue
-        sub_meta = _nbgrader(submitted)
         for key in ("grade", "solution", "locked", "points"):
-            if sub_meta.get(key) != meta.get(key):
+            if submission.nbgrader.get(key) != meta.get(key):
                 flags.append(f"cell {grade_id!r}: nbgrader metadata {key!r} was changed (ignored)")
                 break
-        if not meta.get("solution") and _source(submitted) != _source(original):
+        course_versions = {original.source, source_by_id.get(grade_id, original).source}
+        if not meta.get("solution") and submission.source not in course_versions:
             flags.append(f"course cell {grade_id!r} was edited (the original is used)")
-    targets = {g.target for g in graded_cells(source_nb)}
-    for anchor_id, sources in extras.items():
-        for source in sources:
-            redefined = sorted(_defined_names(source) & targets)
+
+    steps, display, origins, answer_steps = [], [], {}, {}
+    graded = {g.grade_id: g for g in graded_cells(source_cells)}
+
+    def run_cell(source, origin, grade_id):
+        origins[len(steps)] = origin
+        steps.append({"kind": "cell", "source": source, "id": grade_id})
+        return len(steps) - 1
+
+    def add_extras(anchor_id):
+        for cell in extras.get(anchor_id, []):
+            step = run_cell(cell.source, "added", f"added after {anchor_id}" if anchor_id else "added") \
+                if cell.cell_type == "code" else None
+            display.append({"type": cell.cell_type, "source": cell.source, "origin": "student", "step": step})
+
+    add_extras(None)
+    for cell in source_cells:
+        grade_id = cell.grade_id
+        shown = release_by_id.get(grade_id, cell)
+        if cell.cell_type != "code":
+            display.append({"type": "markdown", "source": shown.source, "origin": "course", "step": None,
+                            "id": grade_id})
+        elif grade_id in graded:
+            g = graded[grade_id]
+            origins[len(steps)] = "call"
+            steps.append({"kind": "call", "part": g.part, "grade_id": grade_id, "target": g.target})
+            display.append({"type": "code", "source": shown.source, "origin": "course", "step": len(steps) - 1,
+                            "part": grade_id, "id": grade_id})
+        elif cell.nbgrader.get("solution"):
+            if grade_id in by_id:
+                step = run_cell(by_id[grade_id].source, "answer", grade_id)
+                answer_steps[grade_id] = step
+                display.append({"type": "code", "source": by_id[grade_id].source, "origin": "student",
+                                "step": step, "id": grade_id})
+            else:
+                display.append({"type": "code", "source": "# (this answer cell is missing from the notebook)",
+                                "origin": "student", "step": None, "id": grade_id})
+        else:
+            step = run_cell(shown.source, "course", grade_id or "course")
+            display.append({"type": "code", "source": shown.source, "origin": "course", "step": step,
+                            "id": grade_id})
+        if grade_id:
+            add_extras(grade_id)
+    targets = set(graded_target for graded_target in (g.target for g in graded.values()))
+    for anchor_id, cells in extras.items():
+        for cell in cells:
+            redefined = sorted(defined_names(cell.source) & targets) if cell.cell_type == "code" else []
             if redefined:
                 where = f"after {anchor_id!r}" if anchor_id else "at the top"
                 flags.append(f"a cell added {where} (re)defines {', '.join(redefined)}")
-
-    steps = [{"cell": source, "id": "added"} for source in extras.get(None, [])]
-    graded = {g.grade_id: g for g in graded_cells(source_nb)}
-    for cell in source_nb["cells"]:
-        meta = _nbgrader(cell)
-        grade_id = meta.get("grade_id")
-        if cell.get("cell_type") != "code":
-            pass
-        elif grade_id in graded:
-            g = graded[grade_id]
-            steps.append({"call": g.grade_id, "part": g.part, "target": g.target})
-        elif meta.get("solution"):
-            if grade_id in by_id:
-                steps.append({"cell": _source(by_id[grade_id]), "id": grade_id})
-        else:
-            steps.append({"cell": _source(cell), "id": grade_id or "course"})
-        for source in extras.get(grade_id, []) if grade_id else []:
-            steps.append({"cell": source, "id": "added"})
-    return steps, flags
+    return Plan(steps, display, flags, origins, answer_steps)
 
 
-def _defined_names(source):
-    """Names a cell binds at top level (def, class, assignment, import), by parsing, not running it."""
+def defined_names(source):
+    """Names a cell binds at top level (def, class, assignment, import), magics translated first.
+
+    This names the cell that did it; the runner also watches the bindings
+    themselves, which catches what no parser sees (``exec``, ``globals()``,
+    cell magics).
+    """
     import ast
 
     try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # IPython's transformers give up on some inputs: parse what is there
+        pass
+    try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names = set()
     for node in tree.body:
@@ -224,148 +263,241 @@ class _Inputs:
         return value
 
 
-def write_program(work, steps, seed, limits):
-    """Write program.json and inputs.npz; return ``{part: cases}`` (expected values stay here)."""
+@dataclass
+class Program:
+    cases: dict  # grade id -> cases (expected values stay here)
+    kinds: dict  # grade id -> "function", "value" or "model"
+    forbidden: list
+    files: dict  # name in the working folder -> host path
+
+
+def write_program(folder, the_plan, seed, limits, hidden_cases=True):
+    """Write the sandbox's input folder (program, inputs, runner, data files); return the :class:`Program`.
+
+    ``hidden_cases=False`` (the student-side check) sends no hidden inputs:
+    graded functions are only looked up and models only saved.
+    """
+    g = grading()
     inputs = _Inputs()
-    cases_by_part, program_steps, forbidden = {}, [], None
-    for step in steps:
-        if "call" not in step:
-            program_steps.append(step)
+    cases, kinds, forbidden, steps, files = {}, {}, None, [], {}
+    targets = set()
+    for step in the_plan.steps:
+        if step["kind"] != "call":
+            steps.append(step)
             continue
-        part = get_part(step["part"])
-        cases = cases_by_part.setdefault(step["call"], cases_for(part.name, seed))
+        part = g.get_part(step["part"])
+        part_cases = cases.setdefault(step["grade_id"], g.cases_for(part.name, seed))
+        kinds[step["grade_id"]] = part.kind
+        targets.add(step["target"])
         forbidden = set(part.forbidden) if forbidden is None else forbidden & set(part.forbidden)
-        program_steps.append({
-            "part": step["call"], "target": step["target"], "kind": part.kind,
-            "cases": [] if part.kind == "model" else [
+        for name, data in (_sandbox_files(part, seed) or {}).items():
+            files[name] = data
+        steps.append({
+            "kind": "call", "part": step["grade_id"], "target": step["target"], "type": part.kind,
+            "cases": [] if part.kind == "model" or not hidden_cases else [
                 {"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
-                 "timeout": limits.cell_seconds} for i, c in enumerate(cases)],
+                 "timeout": limits.cell_seconds} for i, c in enumerate(part_cases)],
         })
-    program = {"steps": program_steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or [])}
-    (work / "program.json").write_text(json.dumps(program))
-    np.savez(work / "inputs.npz", **inputs.arrays)
-    return cases_by_part, sorted(forbidden or [])
+    folder.mkdir(parents=True, exist_ok=True)
+    program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or []),
+               "targets": sorted(targets)}
+    (folder / "program.json").write_text(json.dumps(program))
+    np.savez(folder / "inputs.npz", **inputs.arrays)
+    shutil.copy(RUNNER, folder / "runner.py")
+    mounted = {}
+    for name, data in files.items():
+        path = folder / "files" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        top = Path(name).parts[0]
+        mounted[top] = folder / "files" / top
+    _world_readable(folder)
+    return Program(cases, kinds, sorted(forbidden or []), mounted)
+
+
+def _sandbox_files(part, seed):
+    make = getattr(part, "sandbox_files", None)
+    return make(seed) if callable(make) else None
+
+
+def _world_readable(folder):
+    """The sandbox's user is not the grader's: it must be able to read its input folder."""
+    for root, dirs, names in os.walk(folder):
+        os.chmod(root, 0o755)
+        for name in names:
+            os.chmod(os.path.join(root, name), 0o644)
+
+
+def run_program(folder, program, limits):
+    python = sys.executable
+    return sandbox.run([python, "-s", "-I", f"{sandbox.INPUT}/runner.py", sandbox.INPUT, "{results_fd}"], limits,
+                       inputs=folder, forbidden=program.forbidden, files=program.files,
+                       env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
 
 
 # --- 3. judge ---------------------------------------------------------------
-
-def _read_events(work):
-    path = work / "results.jsonl"
-    if not path.is_file():
-        return []
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_RESULTS_BYTES)
-    events = []
-    for line in raw.splitlines():
-        try:
-            event = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    return events
-
-
-def _decode(value, work):
-    """A returned value from its JSON description; arrays are read without pickles."""
-    if not isinstance(value, dict):
-        return _Unsupported("malformed result")
-    kind = value.get("kind")
-    if kind == "none":
-        return None
-    if kind in ("int", "bool"):
-        return value.get("value")
-    if kind == "float":
-        v = value.get("value")
-        return float(v) if isinstance(v, (int, float, str)) else _Unsupported("malformed float")
-    if kind == "tuple":
-        items = value.get("items")
-        return tuple(_decode(v, work) for v in items) if isinstance(items, list) else _Unsupported("tuple")
-    if kind == "array":
-        name = str(value.get("file", ""))
-        path = work / "arrays" / name
-        if not re.fullmatch(r"a\d+\.npy", name) or not path.is_file() or path.stat().st_size > MAX_ARRAY_BYTES:
-            return _Unsupported("array file missing")
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError):  # EOFError: an empty or truncated .npy
-            return _Unsupported("unreadable array")
-    return _Unsupported(str(value.get("type", "value")))
-
 
 class _Unsupported:
     def __init__(self, what):
         self.what = what
 
 
-def _judge_case(event, case):
+def decode(value, blobs):
+    """A returned value from its JSON description; arrays are read without pickles."""
+    if not isinstance(value, dict):
+        return _Unsupported("malformed result")
+    kind = value.get("kind")
+    if kind == "none":
+        return None
+    if kind == "bool" and isinstance(value.get("value"), bool):
+        return value["value"]
+    if kind == "int" and isinstance(value.get("value"), int) and not isinstance(value.get("value"), bool):
+        return value["value"] if abs(value["value"]) <= 2**62 else _Unsupported("integer too large")
+    if kind == "float":
+        v = value.get("value")
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+        if v in ("nan", "inf", "-inf"):
+            return float(v)
+        return _Unsupported("malformed float")
+    if kind in ("tuple", "list"):
+        items = value.get("items")
+        if not isinstance(items, list) or len(items) > 16:
+            return _Unsupported(kind)
+        decoded = [decode(v, blobs) for v in items]
+        return tuple(decoded) if kind == "tuple" else decoded
+    if kind == "array":
+        raw = blobs.get(value.get("blob"))
+        if not isinstance(raw, bytes):
+            return _Unsupported("array missing")
+        try:
+            array = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            return _Unsupported("unreadable array")
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf" or array.size > MAX_RESULT_ELEMENTS:
+            return _Unsupported("array of an unsupported kind or size")
+        return array
+    if kind == "unsupported":
+        return _Unsupported(str(value.get("type", "value"))[:100])
+    return _Unsupported("value")
+
+
+def outcome_of(event, blobs):
+    """The grading package's ``Outcome`` of one case event."""
+    g = grading()
+    error = event.get("error")
+    if error is not None:
+        mro = event.get("error_mro")
+        return g.Outcome(error_type=str(event.get("error_type") or "")[:100] or None,
+                         error_mro=tuple(str(m)[:100] for m in mro[:16]) if isinstance(mro, list) else (),
+                         error_message=str(error)[:500], timed_out=error == "timeout")
+    modified = event.get("modified_input")
+    value = decode(event.get("value"), blobs)
+    return g.Outcome(value=value, modified_input=modified if isinstance(modified, int) else None)
+
+
+def judge_case(case, event, blobs, kind):
     if event is None:
         return "not reached: the run stopped before this case"
-    if event.get("modified_input"):
-        return f"modified its argument {event['modified_input']} in place"
-    if "error" in event:
-        if event["error"] == "timeout":
-            return "ran too long and was stopped"
-        if str(event["error"]).startswith("skipped:"):
-            return str(event["error"])
-        mro = event.get("error_mro") or []
-        if isinstance(case.expected, Raises) and case.expected.exception.__name__ in mro:
-            return describe_mismatch(RAISED, case)
-        if event.get("error_type") == "NotImplementedError":
-            return "not implemented yet (raises NotImplementedError)"
-        return f"raised {str(event['error'])[:300]}"
-    got = _decode(event.get("value"), work=event["_work"])
-    if isinstance(got, _Unsupported):
-        return f"returned something that cannot be graded ({got.what})"
-    if isinstance(case.expected, Raises):
-        return f"should raise {case.expected.exception.__name__}, but returned normally"
-    return describe_mismatch(got, case)
+    error = event.get("error")
+    if isinstance(error, str) and error.startswith("skipped:"):
+        return error[:200]
+    outcome = outcome_of(event, blobs)
+    if isinstance(outcome.value, _Unsupported):
+        return f"returned something that cannot be graded ({outcome.value.what})"
+    return grading().judge_case(case, outcome, kind)
 
 
-def judge(work, graded, cases_by_part, outcome, seed=None, limits=None, hide=()):
-    """Score every graded cell from the sandbox's results."""
-    events = _read_events(work)
-    seen_parts, case_events, cell_errors, forbidden_seen, model_events = set(), {}, [], set(), {}
-    undefined = set()  # parts whose target name did not exist when their turn came
-    for event in events:
-        kind = event.get("event")
-        if kind == "part":
-            seen_parts.add(event.get("part"))
-            if event.get("found") is False:
-                undefined.add(event.get("part"))
-        elif kind == "case":
-            key = (event.get("part"), event.get("case"))
-            if event.get("part") not in seen_parts:
-                continue  # a line the student's code wrote ahead of the runner: ignored
-            event["_work"] = work
-            case_events.setdefault(key, event)
-        elif kind == "cell" and event.get("error"):
-            cell_errors.append((event.get("id"), str(event["error"])[:300]))
-        elif kind == "forbidden-import":
-            forbidden_seen.add(str(event.get("module")))
-        elif kind == "model" and event.get("part") in seen_parts:
-            model_events.setdefault(event.get("part"), event)
-    finished = any(e.get("event") == "done" for e in events)
-    judged = judge_models(work, graded, model_events, seed, limits, hide) if model_events else {}
+class _Reader:
+    """Walks the stream's events in the order the plan says they must come."""
+
+    def __init__(self, events):
+        self.events = events
+        self.position = 0
+        self.side = []  # forbidden imports and rebindings, in order
+        self.problem = ""
+
+    def next(self, event, **match):
+        while self.position < len(self.events):
+            item = self.events[self.position]
+            self.position += 1
+            if item.get("event") in ("forbidden-import", "rebound"):
+                self.side.append(item)
+                continue
+            if item.get("event") != event or any(item.get(k) != v for k, v in match.items()):
+                self.problem = (f"expected the result of {event} {match}, got {str(item.get('event'))[:40]} "
+                                f"{ {k: str(item.get(k))[:40] for k in match} }")
+                self.position = len(self.events)
+                return None
+            return item
+        return None
+
+
+def judge(the_plan, program, outcome, parsed, graded, seed, limits):
+    """Score every graded cell from the sandbox's results; return ``(parts, flags, notes, stopped, outputs)``."""
+    reader = _Reader(parsed.events)
+    outputs, part_events, model_events = {}, {}, {}
+    not_implemented = set()  # answer cells that raised NotImplementedError
+    complete = True
+    for number, step in enumerate(program_steps(the_plan)):
+        if step["kind"] == "cell":
+            event = reader.next("cell", step=number)
+            if event is None:
+                complete = False
+                break
+            error = event.get("error")
+            figures = event.get("figures") if isinstance(event.get("figures"), list) else []
+            outputs[number] = {"output": str(event.get("output", ""))[:50_000],
+                               "error": str(error)[:2000] if error is not None else None,
+                               "figures": [parsed.blobs[f] for f in figures[:8] if f in parsed.blobs]}
+            if isinstance(error, str) and error.startswith("NotImplementedError"):
+                not_implemented.add(number)
+            continue
+        grade_id = step["grade_id"]
+        event = reader.next("part", step=number, part=grade_id)
+        if event is None:
+            complete = False
+            break
+        part_events[grade_id] = {"found": event.get("found") is True, "step": number, "cases": {}}
+        if event.get("found") is not True:
+            continue
+        if program.kinds[grade_id] == "model":
+            model = reader.next("model", step=number, part=grade_id)
+            if model is None:
+                complete = False
+                break
+            model_events[grade_id] = model
+            continue
+        for index in range(len(program.cases[grade_id])):
+            case = reader.next("case", step=number, part=grade_id, case=index)
+            if case is None:
+                complete = False
+                break
+            part_events[grade_id]["cases"][index] = case
+        if not complete:
+            break
+    finished = complete and reader.next("done", steps=len(the_plan.steps)) is not None
+    judged = judge_models(graded, model_events, parsed.blobs, seed, limits) if model_events else {}
 
     parts = {}
     for g in graded:
-        cases = cases_by_part.get(g.grade_id, [])
+        cases = program.cases.get(g.grade_id, [])
         result = PartResult(g.grade_id, g.part, 0.0, g.points, total=len(cases))
-        found = g.grade_id in seen_parts
+        seen = part_events.get(g.grade_id)
+        undefined_reason = None
+        if seen is not None and not seen["found"]:
+            answered = [s for gid, s in the_plan.answer_steps.items() if s < seen["step"]]
+            undefined_reason = ("not implemented yet (its answer cell raises NotImplementedError)"
+                                if any(s in not_implemented for s in answered) else f"`{g.target}` is not defined")
         for number, case in enumerate(cases):
-            event = case_events.get((g.grade_id, number))
-            if g.grade_id in undefined:
-                problem = f"`{g.target}` is not defined"
-            elif found and event is None and not finished and g.grade_id not in model_events:
-                problem = "not reached: the run stopped before this case"
-            elif not found:
-                problem = (f"`{g.target}` is not defined" if finished or _part_step_passed(events, g.grade_id)
-                           else "not reached: the run stopped before this part")
-            elif g.grade_id in judged or g.grade_id in model_events:
+            if seen is None:
+                problem = "not reached: the run stopped before this part"
+            elif undefined_reason:
+                problem = undefined_reason
+            elif program.kinds[g.grade_id] == "model":
                 problem = _model_problem(judged.get(g.grade_id), model_events.get(g.grade_id), number)
             else:
-                problem = _judge_case(event, case)
+                problem = judge_case(case, seen["cases"].get(number), parsed.blobs, program.kinds[g.grade_id])
             if problem:
                 result.problems.append((number + 1, case.label, problem))
             else:
@@ -377,15 +509,43 @@ def judge(work, graded, cases_by_part, outcome, seed=None, limits=None, hide=())
     stopped = ""
     if outcome.timed_out:
         stopped = "the notebook ran past its time limit and was stopped"
+    elif outcome.killed_for == "memory":
+        stopped = f"the notebook used more than {limits.memory_mb} MiB of memory and was stopped"
+    elif outcome.killed_for == "processes":
+        stopped = f"the notebook started more than {limits.processes} processes or threads and was stopped"
+    elif outcome.stream_overflow:
+        stopped = "the notebook sent more results than the grader accepts and was stopped"
+        flags.append("tampering: oversized results")
+    elif parsed.problem or reader.problem:
+        stopped = "the notebook's results were malformed or out of order"
+        flags.append(f"tampering: {parsed.problem or reader.problem}")
     elif not finished:
         stopped = f"the notebook's process ended early (exit code {outcome.returncode})"
     if stopped:
-        flags.append(stopped + "; graded as far as it got")
-    for module in sorted(forbidden_seen):
-        flags.append(f"tried to import {module}, which this exercise does not allow")
-    for cell_id, error in cell_errors:
-        notes.append(f"cell {cell_id!r} raised {error}")
-    return parts, flags, notes, stopped
+        flags.insert(0, stopped + "; graded as far as it got")
+    for item in reader.side:
+        if item.get("event") == "forbidden-import":
+            message = f"tried to import {str(item.get('module'))[:60]}, which this exercise does not allow"
+            if message not in flags:
+                flags.append(message)
+        elif item.get("event") == "rebound":
+            step = item.get("step")
+            origin = the_plan.origins.get(step) if isinstance(step, int) else None
+            names = [str(n)[:60] for n in item.get("names", [])][:8] if isinstance(item.get("names"), list) else []
+            if origin in ("added", "call") and names:
+                where = the_plan.steps[step].get("id") if origin == "added" else \
+                    f"calling {the_plan.steps[step].get('target')}"
+                message = f"{where} rebinds {', '.join(names)}"
+                if message not in flags:
+                    flags.append(message)
+    for number, result in outputs.items():
+        if result["error"] and the_plan.origins.get(number) != "call":
+            notes.append((number, result["error"]))
+    return parts, flags, notes, stopped, outputs
+
+
+def program_steps(the_plan):
+    return the_plan.steps
 
 
 def _model_problem(judged, event, number):
@@ -394,58 +554,60 @@ def _model_problem(judged, event, number):
     if judged is None:
         return "the model could not be checked (the checking process failed)"
     if "error" in judged:
-        return str(judged["error"])
+        return str(judged["error"])[:300]
     problems = judged.get("problems", [])
-    return problems[number] if number < len(problems) else "not checked"
+    if not isinstance(problems, list) or number >= len(problems):
+        return "not checked"
+    return None if problems[number] is None else str(problems[number])[:300]
 
 
-def judge_models(work, graded, model_events, seed, limits, hide):
+def judge_models(graded, model_events, blobs, seed, limits):
     """Check the saved models in a second sandbox that runs only the course's code."""
-    from .course import ROOT
+    import tempfile
 
     parts = {g.grade_id: g.part for g in graded}
-    folder = work / "judge"
-    folder.mkdir()
-    models = []
-    for grade_id, event in model_events.items():
-        name = str(event.get("file", ""))
-        path = work / name
-        if grade_id in parts and re.fullmatch(r"model-\d+\.keras", name) and path.is_file() \
-                and path.stat().st_size < MAX_ARRAY_BYTES:
-            shutil.copy(path, folder / name)
-            models.append({"grade_id": grade_id, "part": parts[grade_id], "file": name})
-    if not models:
-        return {}
-    (folder / "job.json").write_text(json.dumps({"models": models, "seed": seed}))
-    judge_limits = sandbox.Limits(wall_seconds=max(limits.wall_seconds, 120), cell_seconds=limits.cell_seconds,
-                                  memory_mb=max(limits.memory_mb, 4096))
-    python = sandbox.sys.executable
-    sandbox.run(folder, [python, "-s", "-m", "autograder.model_judge", "/tmp/grading"], judge_limits, hide=hide,
-                expose=[ROOT / "cnnkit", ROOT / "autograder"])
+    with tempfile.TemporaryDirectory(prefix="ag-judge-") as scratch:
+        folder = Path(scratch)
+        models = []
+        for number, (grade_id, event) in enumerate(model_events.items()):
+            payload = blobs.get(event.get("blob"))
+            if grade_id in parts and isinstance(payload, bytes) and payload:
+                name = f"model-{number}.keras"
+                (folder / name).write_bytes(payload)
+                models.append({"grade_id": grade_id, "part": parts[grade_id], "file": name})
+        if not models:
+            return {}
+        (folder / "job.json").write_text(json.dumps({"models": models, "seed": seed}))
+        _world_readable(folder)
+        judge_limits = sandbox.Limits(wall_seconds=max(limits.wall_seconds, JUDGE_MIN_SECONDS),
+                                      cell_seconds=limits.cell_seconds,
+                                      memory_mb=max(limits.memory_mb, JUDGE_MIN_MEMORY_MB),
+                                      disk_mb=limits.disk_mb, processes=limits.processes)
+        outcome = sandbox.run([sys.executable, "-s", "-m", "autograder.model_judge", sandbox.INPUT, "{results_fd}"],
+                              judge_limits, inputs=folder, expose=[ROOT / "cnnkit", ROOT / "autograder"],
+                              env={"PYTHONPATH": str(ROOT)})
     try:
-        return json.loads((folder / "judged.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        judged = json.loads(outcome.stream.decode())
+    except (ValueError, UnicodeDecodeError):
         return {}
+    return judged if isinstance(judged, dict) else {}
 
 
-def _part_step_passed(events, grade_id):
-    return any(e.get("event") == "part" and e.get("part") == grade_id for e in events)
-
-
-def run_verdict(source_nb, release_nb, submission_nb, work, seed, limits, hide=()):
-    """Plan, run sandboxed, judge: the :class:`Verdict` of one submission."""
+def run_verdict(source_cells, release_cells, submitted, work, seed, limits):
+    """Plan, run sandboxed, judge: the :class:`Verdict` of one submission (cells from :mod:`notebook`)."""
     work = Path(work)
     if work.exists():
         shutil.rmtree(work)
-    work.mkdir(parents=True)
-    steps, flags = plan(source_nb, release_nb, submission_nb)
-    graded = graded_cells(source_nb)
-    cases_by_part, forbidden = write_program(work, steps, seed, limits)
-    shutil.copy(RUNNER, work / "runner.py")
-    python = sandbox.sys.executable
-    outcome = sandbox.run(work, [python, "-s", "runner.py", "/tmp/grading"], limits, hide=hide, forbidden=forbidden)
-    parts, run_flags, notes, stopped = judge(work, graded, cases_by_part, outcome, seed, limits, hide)
-    verdict = Verdict(parts, flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2), stopped)
+    the_plan = plan(source_cells, release_cells, submitted)
+    graded = graded_cells(source_cells)
+    program = write_program(work, the_plan, seed, limits)
+    outcome = run_program(work, program, limits)
+    parsed = stream.parse(outcome.stream)
+    parts, run_flags, notes, stopped, outputs = judge(the_plan, program, outcome, parsed, graded, seed, limits)
+    verdict = Verdict(parts, the_plan.flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2),
+                      stopped, the_plan.display, outputs,
+                      {n: str(step.get("id") or step.get("grade_id")) for n, step in enumerate(the_plan.steps)},
+                      outcome.stderr_tail)
     if not outcome.sandboxed:
         verdict.flags.insert(0, "unsandboxed: bubblewrap is not installed, so this ran without isolation")
     return verdict

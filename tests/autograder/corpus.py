@@ -165,7 +165,8 @@ def build():
             insert_after(answered(ZEROS), "setup", "import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = "
                        "lambda a, b, **k: np.ones(np.shape(b), bool)\nnp.testing.assert_allclose = "
                        "lambda *a, **k: None\nnp.array_equal = lambda *a, **k: True"),
-            Expect((0.0, 0.5), ("flagged",), "disagree")),
+            # The comparison happens in the grader's process: patched NumPy changes nothing.
+            Expect((0.0, 0.5), ("ok", "flagged"))),
         "reference-rebound": (
             blank_with("import cnnkit, cnnkit.grading.core as core\n"
                        "core.describe_mismatch = lambda got, case: None\n"
@@ -181,7 +182,7 @@ def build():
                        "    src = ''.join(lines)\n"
                        "    return ['2.0\\n'] if 'Hidden tests' in src else lines\n"
                        "ip.input_transformers_post.append(fake)"),
-            Expect(0.0, ("flagged",), "disagree")),
+            Expect(0.0, ("ok", "flagged"))),
         "builtins-changed": (
             blank_with("import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda x: 0"),
             Expect(0.0, ("ok", "flagged", "stopped-early"))),

@@ -43,14 +43,17 @@ def test_collect_reads_both_layouts_and_names_every_problem(tmp_path):
     write(tmp_path / "ann.ipynb", release())  # ann twice
     write(tmp_path / "notes.txt", b"not a submission")
     write(tmp_path / "bad name!.ipynb", release())
+    write(tmp_path / "bell\x07.ipynb", release())
     found = {s.student: s for s in collect(tmp_path, ASSIGNMENT, NAME)}
-    assert sorted(found) == ["ann", "bad name!", "ben", "cat", "dan", "eve"]
+    assert sorted(found) == ["ann", "bad name!", "bell\x07", "ben", "cat", "dan", "eve"]
     assert found["ann"].status == "duplicate"
     assert found["ben"].status == "wrong-assignment" and "01-architecture" in found["ben"].problem
     assert found["cat"].status == "missing-notebook" and "other.ipynb" in found["cat"].problem
     assert found["dan"].status == "ok" and found["dan"].path.name == "dan.ipynb"
-    assert found["eve"].status == "empty-file"
-    assert found["bad name!"].status == "bad-name"
+    assert found["eve"].status == "ok"  # read, and found empty, when it is graded
+    # Any printable name is graded, under a key that is safe as a file name.
+    assert found["bad name!"].status == "ok" and found["bad name!"].key.startswith("bad_name-")
+    assert found["bell\x07"].status == "bad-name" and "\\x07" in found["bell\x07"].problem
 
 
 def test_missing_submissions_folder_is_an_error_that_names_it(tmp_path):
@@ -67,11 +70,9 @@ def test_nbgrader_layout_with_progress_bar(tmp_path):
     submissions, out = tmp_path / "submitted", tmp_path / "out"
     write(submissions / "ann" / ASSIGNMENT / NAME, answered())
     write(submissions / "ben" / ASSIGNMENT / NAME, release())
-    result = run("grade", ASSIGNMENT, submissions, "--out", out, "--jobs", "2", "--keep-work")
+    result = run("grade", ASSIGNMENT, submissions, "--out", out, "--jobs", "2")
     graded = rows(out)
     review = (out / "review.csv").read_text()
-    for log in (out / ".work").rglob("autograde.log"):
-        review += log.read_text()[-3000:]
     assert float(graded["ann"]["total"]) == float(graded["ann"]["max"]) and graded["ann"]["status"] == "ok", review
     assert float(graded["ben"]["total"]) == 0.0
     assert "grading" in result.stderr and "2/2" in result.stderr  # tqdm's bar, with the last status
@@ -95,13 +96,13 @@ def test_dask_cluster_on_loopback_grades_like_local_processes(tmp_path):
 
 def test_without_bubblewrap_code_still_runs_limited_and_is_flagged(monkeypatch, tmp_path):
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
-    command, sandboxed = sandbox.command(tmp_path, ["python", "-c", "pass"], sandbox.Limits())
-    assert not sandboxed and command[0] == "prlimit" and "--nproc=64" in command
+    command, sandboxed = sandbox.command(["python", "-c", "pass"], sandbox.Limits())
+    assert not sandboxed and command[0].endswith("prlimit") and any(a.startswith("--nproc=") for a in command)
 
 
 def test_sandbox_hides_the_course_and_the_network(tmp_path):
     probe = (
-        "import os, socket\n"
+        "import os, socket, sys\n"
         "print('repo', os.path.exists(%r))\n"
         "print('cnnkit', __import__('importlib').util.find_spec('cnnkit') is not None)\n"
         "try:\n"
@@ -112,11 +113,13 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
         "print('uid', os.getuid())\n"
     ) % str(ROOT / "solutions")
     (tmp_path / "probe.py").write_text(probe)
+    tmp_path.chmod(0o755)
     if sandbox.bwrap_path() is None:
         pytest.fail("bubblewrap is not installed: run `make system-deps` (the grader's isolation needs it)")
-    command, sandboxed = sandbox.command(tmp_path, [sys.executable, "probe.py"], sandbox.Limits())
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert sandboxed
-    assert "repo False" in result.stdout and "cnnkit False" in result.stdout and "net closed" in result.stdout
+    outcome = sandbox.run([sys.executable, f"{sandbox.INPUT}/probe.py"], sandbox.Limits(), inputs=tmp_path,
+                          capture_stdout=True)
+    assert outcome.sandboxed
+    out = outcome.stdout
+    assert "repo False" in out and "cnnkit False" in out and "net closed" in out, out + outcome.stderr_tail
     if sandbox.os.geteuid() == 0:
-        assert "uid 0" not in result.stdout
+        assert "uid 0" not in out
