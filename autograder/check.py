@@ -97,10 +97,10 @@ def check(path, assignment=None, limits=None):
                 where = the_plan.steps[step].get("id") if isinstance(step, int) and step < len(the_plan.steps) else "?"
                 origin = the_plan.origins.get(step)
                 message = f"cell {where}: {str(event['error'])[:300]}"
-                if origin == "course":
-                    report.warnings.append(f"a visible test fails: {message}")
-                elif str(event["error"]).startswith("NotImplementedError"):
+                if str(event["error"]).startswith("NotImplementedError"):
                     report.warnings.append(f"not answered yet: {message}")
+                elif origin == "course":
+                    report.warnings.append(f"a visible test fails: {message}")
                 else:
                     report.warnings.append(f"your cell raised an error: {message}")
             elif kind == "part":

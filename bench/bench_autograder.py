@@ -6,8 +6,8 @@ Generates N submissions of the assignment (the student version with the
 solution's answers pasted in, each file made distinct), grades them with
 ``--jobs 1`` and ``--jobs 2`` in fresh output folders, and prints the rate.
 Then it times the parts of one submission's cost: starting the sandbox,
-starting Python with NumPy and IPython in it, the verdict (the student's code
-run and judged), and nbgrader's notebook run per submission in a batch.
+starting Python with NumPy and IPython in it, the one sandboxed run of the
+notebook (its cells, the hidden cases, the judge), and the feedback page.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main():
         for jobs in (1, 2):
             out = scratch / f"out-{jobs}"
             start = time.perf_counter()
-            rows = grade(args.assignment, scratch / "submissions", out, jobs=jobs, seed=1)
+            rows, _ = grade(args.assignment, scratch / "submissions", out, jobs=jobs, seed=1)
             seconds = time.perf_counter() - start
             full = sum(row.total == row.max for row in rows)
             rates[jobs] = 60 * len(rows) / seconds
@@ -88,33 +88,28 @@ def main():
         work.mkdir()
         (work / "empty.py").write_text("")
         (work / "imports.py").write_text("import numpy, IPython.core.interactiveshell\n")
+        os.chmod(work, 0o755)
         limits = sandbox.Limits()
         python = sys.executable
         timed("Python start, no sandbox", lambda: subprocess.run([python, "-s", str(work / "empty.py")]))
         timed("Python start in the sandbox (bwrap + limits + setpriv)",
-              lambda: sandbox.run(work, [python, "-s", "empty.py"], limits))
+              lambda: sandbox.run([python, "-s", f"{sandbox.INPUT}/empty.py"], limits, inputs=work))
         timed("+ import NumPy and IPython in the sandbox",
-              lambda: sandbox.run(work, [python, "-s", "imports.py"], limits))
+              lambda: sandbox.run([python, "-s", f"{sandbox.INPUT}/imports.py"], limits, inputs=work))
 
+        from autograder import feedback, notebook
+        from autograder.grade import Course
         from autograder.verdict import run_verdict
 
-        source_nb = json.loads(assignment_notebook(args.assignment).read_text())
-        release_nb = json.loads((EXERCISES / args.assignment / assignment_notebook(args.assignment).name).read_text())
-        submission = json.loads(next((scratch / "submissions").iterdir()).read_text())
-        timed("verdict: plan, sandboxed run of the answers, judge", lambda: run_verdict(
-            source_nb, release_nb, submission, scratch / "verdict", 1, limits))
-        batch = max(1, args.n // 2)
-        per_nb = None
-        from autograder.notebook_run import run_batch
-
-        folder = scratch / "batch"
-        subs = {f"s{i}": p for i, p in enumerate(sorted((scratch / "submissions").iterdir())[:batch])}
-        start = time.perf_counter()
-        run_batch(args.assignment, assignment_notebook(args.assignment), subs, folder, 1, limits)
-        per_nb = (time.perf_counter() - start) / batch
-        print(f"  {'nbgrader notebook run (sandboxed kernel), per notebook in a batch of ' + str(batch):<58} "
-              f"{per_nb * 1000:8.0f} ms")
-        shutil.rmtree(folder, ignore_errors=True)
+        course = Course(args.assignment)
+        cells = notebook.load(next((scratch / "submissions").iterdir()))
+        verdicts = []
+        timed("the notebook's one sandboxed run: cells, hidden cases, judge", lambda: verdicts.append(run_verdict(
+            course.source, course.release, cells, scratch / "verdict", 1, limits)))
+        timed("its feedback page (math drawn once per process, then cached)",
+              lambda: feedback.page(args.assignment, "s", verdicts[-1], course.graded))
+        print(f"  of which the student's code and the course's cells: {verdicts[-1].seconds * 1000:.0f} ms in the "
+              f"sandbox in all")
 
 
 if __name__ == "__main__":

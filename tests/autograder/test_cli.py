@@ -123,3 +123,152 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
     assert "repo False" in out and "cnnkit False" in out and "net closed" in out, out + outcome.stderr_tail
     if sandbox.os.geteuid() == 0:
         assert "uid 0" not in out
+
+
+def test_missing_submissions_folder_writes_nothing_to_out(tmp_path):
+    result = run("grade", ASSIGNMENT, tmp_path / "nowhere", "--out", tmp_path / "out", check=False)
+    assert result.returncode == 2 and not (tmp_path / "out").exists()
+
+
+def test_the_selftest_refuses_to_grade_when_the_sandbox_cannot_run_the_course(tmp_path):
+    write(tmp_path / "subs" / "ann.ipynb", answered())
+    # 80 MiB cannot even hold Python and NumPy: the course's own solution would score 0.
+    result = run("grade", ASSIGNMENT, tmp_path / "subs", "--out", tmp_path / "out", "--memory-mb", "80", "--quiet",
+                 check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "self-test failed" in result.stderr and "solution earns 0" in result.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_without_bubblewrap_the_warning_is_printed_even_when_quiet(tmp_path):
+    import os
+
+    write(tmp_path / "subs" / "ann.ipynb", answered())
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "subs"),
+                             "--out", str(tmp_path / "out"), "--quiet"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=900, env=dict(os.environ, AUTOGRADER_BWRAP=""))
+    assert "WARNING: bubblewrap" in result.stderr
+    assert rows(tmp_path / "out")["ann"]["status"] == "unsandboxed"
+
+
+def test_one_student_is_regraded_alone(tmp_path):
+    submissions, out = tmp_path / "subs", tmp_path / "out"
+    write(submissions / "ann.ipynb", answered())
+    write(submissions / "ben.ipynb", release())
+    run("grade", ASSIGNMENT, submissions, "--out", out, "--quiet")
+    before = rows(out)
+    write(submissions / "ann.ipynb", release())  # both change; only ann is asked for
+    write(submissions / "ben.ipynb", answered())
+    run("grade", ASSIGNMENT, submissions, "--out", out, "--quiet", "--student", "ann")
+    after = rows(out)
+    assert float(after["ann"]["total"]) == 0.0 and after["ben"] == before["ben"]
+    result = run("grade", ASSIGNMENT, submissions, "--out", out, "--quiet", "--student", "nobody", check=False)
+    assert result.returncode == 2 and "nobody" in result.stderr
+
+
+def test_an_incomplete_run_exits_non_zero(monkeypatch, capsys):
+    from autograder import __main__ as cli
+    from autograder import grade as grading
+
+    monkeypatch.setattr(grading, "grade", lambda *a, **k: ([], False))
+    grading.grade.elapsed, grading.grade.graded_now = 0.0, 0
+    assert cli.main(["grade", ASSIGNMENT, ".", "--out", "/nonexistent", "--quiet"]) == 1
+    assert "incomplete" in capsys.readouterr().err
+
+
+def test_a_worker_failure_is_a_grader_error_row_and_the_run_is_incomplete(monkeypatch, tmp_path):
+    from autograder import grade as grading
+
+    write(tmp_path / "subs" / "ann.ipynb", answered())
+    write(tmp_path / "subs" / "ben.ipynb", release())
+
+    def broken(course, student, *args, **kwargs):
+        if student == "ben":
+            raise RuntimeError("a bug in the grader")
+        return real(course, student, *args, **kwargs)
+
+    real = grading.grade_one
+    monkeypatch.setattr(grading, "grade_one", broken)
+    monkeypatch.setattr(grading, "_executor", lambda jobs, scheduler: (_Inline(), None))
+    found, complete = grading.grade(ASSIGNMENT, tmp_path / "subs", tmp_path / "out")
+    statuses = {row.student: row.status for row in found}
+    assert statuses == {"ann": "ok", "ben": "grader-error"} and not complete
+
+
+class _Inline:
+    """An executor that runs tasks in this process (so that monkeypatches apply)."""
+
+    def submit(self, fn, *args):
+        import concurrent.futures
+
+        future = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait=True):
+        pass
+
+
+def test_the_fingerprint_covers_everything_that_decides_a_grade(monkeypatch, tmp_path):
+    from autograder import state
+    from autograder.sandbox import Limits
+
+    files = set(state.code_files())
+    for needed in (ROOT / "cnnkit" / "conv2d.py", ROOT / "autograder" / "verdict.py", ROOT / "autograder" / "runner.py"):
+        assert needed in files
+    assert any("grading" in str(p) for p in files)
+    probe = tmp_path / "op.py"
+    probe.write_text("a = 1")
+    monkeypatch.setattr(state, "code_files", lambda: [probe])
+    notebook_path = ROOT / "solutions" / ASSIGNMENT / NAME
+    first = state.assignment_fingerprint(notebook_path, notebook_path, 1, Limits())
+    probe.write_text("a = 2")
+    assert state.assignment_fingerprint(notebook_path, notebook_path, 1, Limits()) != first
+    assert state.assignment_fingerprint(notebook_path, notebook_path, 2, Limits()) != \
+        state.assignment_fingerprint(notebook_path, notebook_path, 1, Limits())
+
+
+def test_limits_have_one_source(capsys):
+    from autograder.__main__ import _parser
+    from autograder.sandbox import Limits
+
+    text = _parser()._subparsers._group_actions[0].choices["grade"].format_help()
+    for flag, _, _, default, _ in Limits.options():
+        assert flag in text and f"default {default:g}" in text
+
+
+# --- the student's check before hand-in ---------------------------------------------
+
+
+def check(path, *extra):
+    return subprocess.run([sys.executable, "-m", "autograder", "check", str(path), *extra], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+
+
+def test_check_passes_a_solved_and_a_blank_notebook(tmp_path):
+    write(tmp_path / "solved.ipynb", answered())
+    write(tmp_path / "blank.ipynb", release())
+    solved, blank = check(tmp_path / "solved.ipynb"), check(tmp_path / "blank.ipynb")
+    assert solved.returncode == 0 and "will be graded" in solved.stdout and "02-convolution" in solved.stdout
+    assert blank.returncode == 0 and "not answered yet" in blank.stdout, blank.stdout
+
+
+@pytest.mark.parametrize("case", ["edited-test", "missing-answer", "forbidden-import", "other-assignment",
+                                  "not-json"])
+def test_check_refuses_what_the_grader_would_not_grade(tmp_path, case):
+    from .corpus import SOLVED, delete, edit
+
+    notebooks = {
+        "edited-test": lambda: edit(answered(), "correlate1d_example", "pass"),
+        "missing-answer": lambda: delete(answered(), "convolve1d"),
+        "forbidden-import": lambda: answered(dict(SOLVED, correlate1d="import scipy\n" + SOLVED["correlate1d"])),
+        "other-assignment": lambda: {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+        "not-json": lambda: b"{",
+    }
+    write(tmp_path / "nb.ipynb", notebooks[case]())
+    result = check(tmp_path / "nb.ipynb", *(["--assignment", ASSIGNMENT] if case == "other-assignment" else []))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "will NOT be graded" in result.stdout
