@@ -66,7 +66,7 @@ def answers_digest(cells, release):
     """A digest of what the student wrote: answer cells and added cells (course cells left out)."""
     course = {c.grade_id: c for c in release if c.grade_id}
     mine = [c.source for c in cells
-            if (c.grade_id in course and course[c.grade_id].nbgrader.get("solution")) or c.grade_id not in course]
+            if (c.grade_id in course and notebook.is_answer(course[c.grade_id])) or c.grade_id not in course]
     return sha256(*(m.encode() for m in mine)) if mine else ""
 
 

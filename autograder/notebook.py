@@ -109,3 +109,23 @@ def _cell(raw):
 def course_cells(path):
     """The cells of one of the course's own notebooks (trusted, but read the same way)."""
     return parse(Path(path).read_bytes(), Path(path).name)
+
+
+def is_answer(cell):
+    """An answer cell: nbgrader's ``solution`` cell, the student's to write."""
+    return bool(cell.nbgrader.get("solution"))
+
+
+def is_graded_test(cell):
+    """A graded test cell: ``grade`` without ``solution`` (its hidden part calls ``check``)."""
+    return cell.cell_type == "code" and bool(cell.nbgrader.get("grade")) and not cell.nbgrader.get("solution")
+
+
+def solution_answers(path):
+    """``{grade_id: source}`` of a source notebook's answer cells, the solution markers removed."""
+    answers = {}
+    for cell in course_cells(path):
+        if is_answer(cell) and cell.grade_id:
+            answers[cell.grade_id] = "\n".join(line for line in cell.source.splitlines()
+                                               if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    return answers

@@ -73,10 +73,15 @@ class Sender:
         self.blobs = 0
 
     def _all(self, data):
-        view = memoryview(data)
-        while view:
-            written = _write(self.fd, view)
-            view = view[written:]
+        # A frame is written whole: the alarm of a time limit waits until it is.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            view = memoryview(data)
+            while view:
+                written = _write(self.fd, view)
+                view = view[written:]
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
 
     def send(self, event, payload=b""):
         event = dict(event, size=len(payload))
@@ -205,6 +210,37 @@ class Capture:
         return text + ("\n[... output cut: too long ...]" if self.cut else "")
 
 
+class Limited:
+    """A block of student code: its output captured, an alarm at ``seconds``; ``error`` says how it ended.
+
+    ``CellTimeout`` and every exception of the student's code (``SystemExit``
+    included) end the block, never the runner.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.capture = Capture()
+        self.error = None
+        self.exception = None
+        self.start = _time()
+
+    def __enter__(self):
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.capture
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.stdout, sys.stderr = self.saved
+        _leave_if_forked()
+        self.seconds_taken = round(_time() - self.start, 3)
+        if exc is not None:
+            self.exception = exc
+            self.error = "timeout" if _isinstance(exc, CellTimeout) else _describe_error(exc)
+        return True  # the student's exception stops here
+
+
 def _figures(shell, sender):
     """Blob ids of the PNG figures the cell displayed (other formats are dropped: no HTML or script)."""
     publisher = shell.display_pub
@@ -255,35 +291,20 @@ def main(folder, fd):
         finder.step = number
         before = _bindings(namespace, targets)
         if step["kind"] == "cell":
-            start = _time()
-            capture = Capture()
-            stdout, stderr = sys.stdout, sys.stderr
-            sys.stdout = sys.stderr = capture
-            error = None
-            try:
-                signal.setitimer(signal.ITIMER_REAL, cell_limit)
+            with Limited(cell_limit) as block:
                 result = shell.run_cell(step["source"], store_history=False, silent=False)
-                signal.setitimer(signal.ITIMER_REAL, 0)
                 failure = result.error_before_exec or result.error_in_exec
-                if _isinstance(failure, CellTimeout):
-                    error = f"ran longer than {cell_limit:g} s and was interrupted"
-                elif failure is not None:
-                    error = _describe_error(failure)
-            except CellTimeout:
+                if failure is not None:
+                    raise failure
+            error = block.error
+            if error == "timeout":
                 error = f"ran longer than {cell_limit:g} s and was interrupted"
-            except BaseException as exc:  # SystemExit, KeyboardInterrupt from student code
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                error = _describe_error(exc)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                sys.stdout, sys.stderr = stdout, stderr
-            _leave_if_forked()
             figures = _figures(shell, sender)
-            text = capture.value()
+            text = block.capture.value()
             if error and "interrupted" in error:
                 text += f"\n{error}"
             sender.send({"event": "cell", "step": number, "error": error, "output": text, "figures": figures,
-                         "seconds": round(_time() - start, 3)})
+                         "seconds": block.seconds_taken})
         else:
             _call_step(number, step, namespace, inputs, sender, cell_limit)
         after = _bindings(namespace, targets)
@@ -304,30 +325,18 @@ def _call_step(number, step, namespace, inputs, sender, cell_limit):
         # The model leaves this process only as a .keras file, which the
         # grader loads (safe mode) and checks in a clean process.
         event, payload = {"event": "model", "step": number, "part": step["part"]}, b""
-        start = _time()
-        sink = Capture()
-        stdout, stderr = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = sink
-        try:
-            signal.setitimer(signal.ITIMER_REAL, cell_limit)
+        with Limited(cell_limit) as block:
             path = os.path.join(os.getcwd(), f".model-{number}.keras")
             obj.save(path)
             with open(path, "rb") as handle:
                 payload = handle.read(MAX_ARRAY_BYTES + 1)
             os.unlink(path)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if len(payload) > MAX_ARRAY_BYTES:
-                event["error"], payload = "the saved model is larger than 64 MiB", b""
-        except CellTimeout:
-            event["error"] = "saving the model took too long"
-        except BaseException as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            event["error"] = _describe_error(exc)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            sys.stdout, sys.stderr = stdout, stderr
-        _leave_if_forked()
-        event["seconds"] = round(_time() - start, 3)
+        if block.error:
+            event["error"], payload = ("saving the model took too long" if block.error == "timeout"
+                                       else block.error), b""
+        elif len(payload) > MAX_ARRAY_BYTES:
+            event["error"], payload = "the saved model is larger than 64 MiB", b""
+        event["seconds"] = block.seconds_taken
         if payload and "error" not in event:
             event["blob"] = sender.blob(payload, "keras")
         sender.send(event)
@@ -341,13 +350,8 @@ def _call_step(number, step, namespace, inputs, sender, cell_limit):
             event["error"] = "skipped: an earlier case of this part ran too long"
             sender.send(event)
             continue
-        start = _time()
-        sink = Capture()
-        stdout, stderr = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = sink
-        try:
-            # The limit covers the call and the conversion of what it returned.
-            signal.setitimer(signal.ITIMER_REAL, float(case.get("timeout", cell_limit)))
+        # The limit covers the call and the conversion of what it returned.
+        with Limited(float(case.get("timeout", cell_limit))) as block:
             if step.get("type") == "value":
                 value = obj
             else:
@@ -361,20 +365,15 @@ def _call_step(number, step, namespace, inputs, sender, cell_limit):
                 if changed:
                     event["modified_input"] = changed[0] + 1
             event["value"] = sender.encode(value)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        except CellTimeout:
-            event["error"] = "timeout"
-            timed_out = True
-        except BaseException as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            event["error"] = _describe_error(exc)
-            event["error_type"] = type(exc).__name__
-            event["error_mro"] = [cls.__name__ for cls in type(exc).__mro__][:16]
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            sys.stdout, sys.stderr = stdout, stderr
-        _leave_if_forked()
-        event["seconds"] = round(_time() - start, 3)
+        if block.exception is not None:
+            event.pop("value", None)
+            event["error"] = block.error
+            if block.error == "timeout":
+                timed_out = True
+            else:
+                event["error_type"] = type(block.exception).__name__
+                event["error_mro"] = [cls.__name__ for cls in type(block.exception).__mro__][:16]
+        event["seconds"] = block.seconds_taken
         sender.send(event)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from . import sandbox, stream
 from .course import ROOT
 from .grading_api import grading
+from .notebook import is_answer
 
 CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
 RUNNER = Path(__file__).with_name("runner.py")
@@ -91,13 +92,13 @@ class Verdict:
 
 def graded_cells(cells):
     """The auto-graded cells of a source notebook (:class:`autograder.notebook.Cell` list or JSON)."""
-    from .notebook import Cell, _cell
+    from .notebook import Cell, _cell, is_graded_test
 
     cells = [c if isinstance(c, Cell) else _cell(c) for c in (cells["cells"] if isinstance(cells, dict) else cells)]
     graded = []
     for cell in cells:
         meta = cell.nbgrader if cell else {}
-        if cell and cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+        if cell and is_graded_test(cell):
             calls = CHECK_CALL.findall(cell.source)
             if len(calls) != 1:
                 raise ValueError(f"graded cell {meta.get('grade_id')!r} must hold one check(\"part\", name) call")
@@ -144,7 +145,7 @@ def plan(source_cells, release_cells, submitted):
         meta = original.nbgrader
         submission = by_id.get(grade_id)
         if submission is None:
-            flags.append(f"answer cell {grade_id!r} is missing" if meta.get("solution")
+            flags.append(f"answer cell {grade_id!r} is missing" if is_answer(original)
                          else f"course cell {grade_id!r} was deleted (restored for grading)")
             continue
         for key in ("grade", "solution", "locked", "points"):
@@ -152,7 +153,7 @@ def plan(source_cells, release_cells, submitted):
                 flags.append(f"cell {grade_id!r}: nbgrader metadata {key!r} was changed (ignored)")
                 break
         course_versions = {original.source, source_by_id.get(grade_id, original).source}
-        if not meta.get("solution") and submission.source not in course_versions:
+        if not is_answer(original) and submission.source not in course_versions:
             flags.append(f"course cell {grade_id!r} was edited (the original is used)")
 
     steps, display, origins, answer_steps = [], [], {}, {}
@@ -182,7 +183,7 @@ def plan(source_cells, release_cells, submitted):
             steps.append({"kind": "call", "part": g.part, "grade_id": grade_id, "target": g.target})
             display.append({"type": "code", "source": shown.source, "origin": "course", "step": len(steps) - 1,
                             "part": grade_id, "id": grade_id})
-        elif cell.nbgrader.get("solution"):
+        elif is_answer(cell):
             if grade_id in by_id:
                 step = run_cell(by_id[grade_id].source, "answer", grade_id)
                 answer_steps[grade_id] = step
@@ -486,9 +487,10 @@ def judge(the_plan, program, outcome, parsed, graded, seed, limits):
         seen = part_events.get(g.grade_id)
         undefined_reason = None
         if seen is not None and not seen["found"]:
-            answered = [s for gid, s in the_plan.answer_steps.items() if s < seen["step"]]
-            undefined_reason = ("not implemented yet (its answer cell raises NotImplementedError)"
-                                if any(s in not_implemented for s in answered) else f"`{g.target}` is not defined")
+            # A blank answer: the cell that makes the object (the answer, or the
+            # course's cell that calls it) stopped at NotImplementedError.
+            undefined_reason = ("not implemented yet (raises NotImplementedError)"
+                                if any(s < seen["step"] for s in not_implemented) else f"`{g.target}` is not defined")
         for number, case in enumerate(cases):
             if seen is None:
                 problem = "not reached: the run stopped before this part"

@@ -31,14 +31,9 @@ from autograder.grade import grade  # noqa: E402
 
 
 def make_submissions(folder, assignment, n):
-    source = json.loads(assignment_notebook(assignment).read_text())
-    answers = {}
-    for cell in source["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution"):
-            text = "".join(cell["source"])
-            answers[meta["grade_id"]] = "\n".join(
-                line for line in text.splitlines() if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+    from autograder.notebook import solution_answers
+
+    answers = solution_answers(assignment_notebook(assignment))
     release = json.loads((EXERCISES / assignment / assignment_notebook(assignment).name).read_text())
     for cell in release["cells"]:
         grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")

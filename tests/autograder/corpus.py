@@ -18,6 +18,7 @@ import copy
 import json
 from dataclasses import dataclass, field
 
+from autograder import notebook
 from autograder.course import EXERCISES, assignment_notebook
 
 ASSIGNMENT = "02-convolution"
@@ -35,14 +36,7 @@ def release():
 
 def solution_answers():
     """``{grade_id: source}`` of the solution's answer cells, markers removed."""
-    answers = {}
-    for cell in _load(assignment_notebook(ASSIGNMENT))["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution"):
-            lines = "".join(cell["source"]).splitlines()
-            answers[meta["grade_id"]] = "\n".join(l for l in lines if "### BEGIN SOLUTION" not in l
-                                                  and "### END SOLUTION" not in l)
-    return answers
+    return notebook.solution_answers(assignment_notebook(ASSIGNMENT))
 
 
 SOLVED = solution_answers()

@@ -90,6 +90,9 @@ def hostile_entries(folder):
     notebook("forges-deep-header", insert_after(answered(), FIRST, FORGE + "os.write(fd, ('{\"event\": \"cell\", \"x\": '"
                                                 " + '[' * 50 + ']' * 50 + '}\\n').encode())"))
     expect["forges-deep-header"] = ("flagged", "tampering")
+    # A cell that sleeps past --cell-timeout is interrupted; the notebook goes on.
+    notebook("sleeps-in-cell", insert_after(answered(), FIRST, "import time\ntime.sleep(120)"))
+    expect["sleeps-in-cell"] = ("ok", "")
     # What the feedback page must never carry: the seed, scripts, raw HTML.
     notebook("hunts-seed", blank_with(SEED_HUNT))
     expect["hunts-seed"] = ("ok", "")
@@ -188,6 +191,11 @@ def test_feedback_pages_carry_no_student_html_or_script(graded):
         assert "<b onclick" not in page and "<img src=x" not in page, key
         assert "script-src" not in page and "default-src 'none'" in page, key  # no script may run at all
     assert "&lt;script&gt;" in (graded["out"] / "feedback" / "injects-html.html").read_text()
+
+
+def test_a_cell_past_its_time_is_interrupted_and_the_notebook_goes_on(graded):
+    assert float(graded["rows"]["sleeps-in-cell"]["total"]) == MAX
+    assert "interrupted" in (graded["out"] / "feedback" / "sleeps-in-cell.html").read_text()
 
 
 def test_long_names_are_graded_under_a_short_key(graded):
