@@ -24,7 +24,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-heigh
  background:#fafafa}
 main{max-width:52rem;margin:0 auto;padding:1rem}
 h1{font-size:1.6rem;margin:.5rem 0} h2{font-size:1.3rem} h3{font-size:1.1rem}
-.verdict{border:2px solid #2b4a6f;border-radius:6px;background:#fff;padding:1rem;margin:1rem 0;overflow-wrap:anywhere}
+.verdict{border:2px solid #2b4a6f;border-radius:6px;background:#fff;padding:1rem;margin:1rem 0;overflow-wrap:break-word}
 .verdict table{border-collapse:collapse;width:100%} .verdict td,.verdict th{padding:.3rem .5rem;text-align:left;
  border-bottom:1px solid #ddd} .verdict td.num{text-align:right;white-space:nowrap}
 .fixfirst{background:#fff4d6;border-left:4px solid #a86b00;padding:.5rem .8rem;margin:.8rem 0}

@@ -114,7 +114,7 @@ def class_page(assignment, rows, parts):
     body = []
     for row in rows:
         link = f'<a href="feedback/{html.escape(row.key or row.student)}.html">{html.escape(printable(row.student))}</a>'
-        cells = [f'<td data-value="{html.escape(row.student)}">{link}</td>']
+        cells = [f'<td data-value="{html.escape(printable(row.student))}">{link}</td>']
         cells += [f'<td data-value="{row.scores.get(g, 0.0):g}">{row.scores.get(g, 0.0):g}</td>' for g, _ in parts]
         cells += [f'<td data-value="{row.total:g}">{row.total:g} / {row.max:g}</td>',
                   f'<td data-value="{html.escape(row.status)}">{html.escape(row.status)}</td>']
@@ -125,10 +125,11 @@ def class_page(assignment, rows, parts):
         histograms.append(f"<figure><figcaption>{html.escape(gid)}</figcaption>"
                           f"{_histogram_svg(values, points, f'histogram of {gid}')}</figure>")
     look = [f"<li><a href=\"feedback/{html.escape(r.key or r.student)}.html\">{html.escape(printable(r.student))}</a>: "
-            f"{html.escape(r.status)} – {html.escape(' | '.join(r.notes)[:300])}</li>" for r in rows if needs_look(r)]
+            f"{html.escape(r.status)} – {html.escape(printable(' | '.join(r.notes), 300))}</li>"
+            for r in rows if needs_look(r)]
     style = ("body{font-family:system-ui,sans-serif;margin:1rem;color:#1b1b1b}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}th{cursor:pointer;background:#eef3fa}"
-             "figure{display:inline-block;margin:.5rem}.hist{display:flex;flex-wrap:wrap}")
+             "figure{display:inline-block;margin:.5rem}.hist{display:flex;flex-wrap:wrap}.scroll{overflow-x:auto}")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -136,8 +137,8 @@ def class_page(assignment, rows, parts):
             f"<h1>{html.escape(assignment)}: {len(rows)} submissions</h1>"
             f'<div class="hist">{"".join(histograms)}</div>'
             f"<h2>Need a look ({len(look)})</h2><ul>{''.join(look) or '<li>none</li>'}</ul>"
-            f"<h2>Grades</h2><p>Click a column's heading to sort.</p><table><thead><tr>{''.join(head)}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table><script>{SORT_SCRIPT}</script></body></html>\n")
+            f"<h2>Grades</h2><p>Click a column's heading to sort.</p><div class=\"scroll\"><table><thead><tr>"
+            f"{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table></div><script>{SORT_SCRIPT}</script></body></html>\n")
 
 
 def summary(rows, parts, seconds=None, graded_now=0, width=None):

@@ -1,0 +1,62 @@
+"""The instructor's view: tables, exports, the class page and the terminal summary, on made-up rows."""
+
+import csv
+import re
+
+from autograder.reports import cell, class_page, summary, write_outputs
+from autograder.state import Row
+
+PARTS = [("a_tests", 2.0), ("b_tests", 3.0)]
+
+
+def rows(n=300):
+    made = []
+    for i in range(n):
+        a = 2.0 if i % 3 else 0.0
+        made.append(Row(f"s{i:03d}", f"s{i:03d}", {"a_tests": a, "b_tests": 0.0}, a, 5.0,
+                        "ok" if i % 50 else "flagged", [] if i % 50 else ["a cell added after 'x' rebinds f"]))
+    return made
+
+
+def test_class_page_links_every_student_and_lists_who_needs_a_look(tmp_path):
+    made = rows()
+    write_outputs(tmp_path, "02-convolution", made, PARTS)
+    page = (tmp_path / "index.html").read_text()
+    links = set(re.findall(r'href="feedback/([^"]+)\.html"', page))
+    assert {r.key for r in made} <= links
+    assert page.count("<figure>") == 1 + len(PARTS)  # the total and each part
+    assert "Need a look (6)" in page and "rebinds f" in page
+    script = re.search(r"script-src 'sha256-([^']+)'", page)
+    assert script, "the page's one script is allowed by its hash, nothing else"
+
+
+def test_review_lists_only_rows_that_need_a_look_and_exports_import_as_they_are(tmp_path):
+    write_outputs(tmp_path, "02-convolution", rows(), PARTS)
+    review = list(csv.DictReader(open(tmp_path / "review.csv")))
+    assert len(review) == 6 and all(r["status"] != "ok" for r in review)
+    canvas = list(csv.reader(open(tmp_path / "canvas.csv")))
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert canvas[0][5].startswith("02-convolution") and len(canvas) == 301
+    moodle = list(csv.reader(open(tmp_path / "moodle.csv")))
+    assert moodle[0] == ["Username", "02-convolution"] and moodle[1] == ["s000", "0"]
+
+
+def test_no_cell_starts_a_spreadsheet_formula():
+    for text in ("=1+1", "+cmd", "-2", "@SUM(A1)", "\tx"):
+        assert cell(text).startswith("'")
+    assert cell("ann") == "ann"
+
+
+def test_summary_scales_to_the_terminal_and_says_how_each_part_went():
+    text = summary(rows(), PARTS, seconds=60.0, graded_now=300, width=80)
+    assert max(len(line) for line in text.splitlines() if "%" in line and "#" in line) <= 80
+    assert "a_tests" in text and "b_tests" in text and "everyone scored 0" in text.split("b_tests")[1].split("\n")[0]
+    assert "300.0 submissions a minute" in text
+    assert "6 need a human look" in text
+
+
+def test_terminal_output_escapes_control_characters():
+    odd = [Row("ann\x1b[2J", "ann", {"a_tests": 0.0, "b_tests": 0.0}, 0.0, 5.0, "flagged", ["x\x07"])]
+    text = summary(odd, PARTS, width=80)
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b" in text
+    assert "\x1b" not in class_page("a", odd, PARTS)
