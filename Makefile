@@ -78,6 +78,7 @@ grade: setup
 
 bench: setup
 	$(BIN)/python bench/bench_cnnkit.py
+	$(BIN)/python bench/bench_nn.py --accuracy
 
 bench-grade: setup system-deps
 	$(BIN)/python bench/bench_autograder.py

@@ -21,8 +21,10 @@ from .losses import softmax, softmax_cross_entropy
 from .model import History, Sequential
 from .optimizers import SGD, Adam
 from .serialization import load
+from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Adam", "AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "History", "Input",
-    "Layer", "MaxPool2D", "ReLU", "SGD", "Sequential", "load", "softmax", "softmax_cross_entropy",
+    "Layer", "MaxPool2D", "ReLU", "SGD", "Sequential", "get_num_threads", "load", "set_num_threads", "softmax",
+    "softmax_cross_entropy",
 ]

@@ -93,7 +93,7 @@ class Conv2D(Layer):
         }
         return (f, *out_hw)
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         w, b = self.params["w"], self.params["b"]
         n = x.shape[0]
         f, c, kh, kw = w.shape
@@ -111,7 +111,7 @@ class Conv2D(Layer):
         np.add(prod, b[:, None, None], out=out)
         return out
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         cols, batched, x_shape = self._take()
         w = self.params["w"]
         dout_mat = _dout_matrix(dout, batched)
@@ -170,13 +170,37 @@ class MaxPool2D(_Pool2D):
 
     kind = "max_pooling2d"
 
-    def _forward(self, x, training):
-        self._store(x.shape[0], x)
-        return _pool.max_pool2d(x, *self._args())
+    def _forward(self, x, training, owned=False):
+        if not self._tiles:
+            self._store(x.shape[0], x, None)
+            return _pool.max_pool2d(x, *self._args())
+        # Windows that tile the input: one contiguous copy per window cell, then
+        # keep a mask of each window's first maximum, so that the backward
+        # pass is KH*KW masked products (no search for the maximum again).
+        cells = [np.ascontiguousarray(cell) for cell in self._geom.cells(x)]
+        best = cells[0].copy() if len(cells) == 1 else np.maximum(cells[0], cells[1])
+        for cell in cells[2:]:
+            np.maximum(best, cell, out=best)
+        masks = np.empty((len(cells), *best.shape), bool)
+        taken = np.equal(cells[0], best, out=masks[0]).copy()
+        for t in range(1, len(cells)):
+            np.equal(cells[t], best, out=masks[t])
+            np.greater(masks[t], taken, out=masks[t])  # and not taken: a tie keeps the first, as TensorFlow
+            if t < len(cells) - 1:
+                taken |= masks[t]
+        self._store(x.shape[0], x.shape, masks)
+        return best
 
-    def _backward(self, dout, need_dx):
-        (x,) = self._take()
-        return _pool.max_pool2d_backward(dout, x, *self._args())
+    def _backward(self, dout, need_dx, owned=False):
+        x, masks = self._take()
+        if masks is None:
+            return _pool.max_pool2d_backward(dout, x, *self._args())
+        g = self._geom
+        covered = g.ho * g.kh == g.h and g.wo * g.kw == g.w
+        dx = np.empty(x, dout.dtype) if covered else np.zeros(x, dout.dtype)
+        for mask, cell in zip(masks, g.cells(dx)):
+            np.multiply(dout, mask, out=cell)
+        return dx
 
 
 class AvgPool2D(_Pool2D):
@@ -184,11 +208,11 @@ class AvgPool2D(_Pool2D):
 
     kind = "average_pooling2d"
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         self._store(x.shape[0], x)
         return _pool.avg_pool2d(x, *self._args())
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         (x,) = self._take()
         return _pool.avg_pool2d_backward(dout, x, *self._args())
 
@@ -202,11 +226,11 @@ class GlobalAvgPool2D(Layer):
         c, _, _ = _check_image_shape(input_shape, "GlobalAvgPool2D")
         return (c,)
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         self._store(x.shape[0], x.shape)
         return x.mean(axis=(2, 3))
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         (shape,) = self._take()
         n, c, h, w = shape
         return np.broadcast_to((dout / (h * w))[:, :, None, None], shape).copy()

@@ -80,13 +80,13 @@ class Dense(Layer):
         }
         return (self.units,)
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         self._store(x.shape[0], x)
         out = x @ self.params["w"]
         out += self.params["b"]
         return out
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         (x,) = self._take()
         self.grads = {"w": x.T @ dout, "b": dout.sum(axis=0)}
         return dout @ self.params["w"].T if need_dx else None
@@ -103,11 +103,11 @@ class Flatten(Layer):
     def _build(self, input_shape, rng):
         return (int(np.prod(input_shape)),)
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         self._store(x.shape[0], x.shape)
         return x.reshape(x.shape[0], -1)
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         (shape,) = self._take()
         return dout.reshape(shape)
 
@@ -117,14 +117,15 @@ class ReLU(Layer):
 
     kind = "re_lu"
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         mask = x > 0
         self._store(x.shape[0], mask)
-        return x * mask
+        # Inside a model the input is the previous layer's fresh output: overwrite it.
+        return np.maximum(x, 0, out=x) if owned else np.maximum(x, 0)
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         (mask,) = self._take()
-        return dout * mask
+        return np.multiply(dout, mask, out=dout) if owned else dout * mask
 
 
 class Dropout(Layer):
@@ -158,7 +159,7 @@ class Dropout(Layer):
         self._rng = np.random.default_rng(seed)
         return input_shape
 
-    def _forward(self, x, training):
+    def _forward(self, x, training, owned=False):
         if not training or self.rate == 0:
             self._store(x.shape[0], None)
             return x
@@ -166,11 +167,13 @@ class Dropout(Layer):
         scale = np.asarray(1.0 / (1.0 - self.rate), dtype=x.dtype)
         mask = keep * scale
         self._store(x.shape[0], mask)
-        return x * mask
+        return np.multiply(x, mask, out=x) if owned else x * mask
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned=False):
         (mask,) = self._take()
-        return dout if mask is None else dout * mask
+        if mask is None:
+            return dout
+        return np.multiply(dout, mask, out=dout) if owned else dout * mask
 
     def get_config(self):
         return {"rate": self.rate, "seed": self.seed, "name": self.name}

@@ -29,6 +29,7 @@ from .layers import Input
 from .losses import LOSSES, check_labels, softmax_cross_entropy
 from .optimizers import from_config as optimizer_from_config, get_optimizer
 from .progress import ProgressBar, format_metrics
+from .threads import blas_threads
 
 __all__ = ["History", "Sequential"]
 
@@ -77,6 +78,12 @@ class History:
 
     def __repr__(self):
         return f"History({len(self.epoch)} epochs, keys {list(self.history)})"
+
+
+def _fresh(out, given, owned):
+    """Whether ``out`` may be overwritten by the next layer: it is new memory, or a view of memory we own."""
+    same = out is given or out.base is given or (given.base is not None and out.base is given.base)
+    return owned if same else True
 
 
 def _is_int(value):
@@ -230,9 +237,16 @@ class Sequential:
     # -- the training step, in the open -------------------------------------------------
     def forward(self, x, training=False):
         """Logits of a batch ``x`` ``(N, C, H, W)``; every layer caches what its backward needs."""
-        x = self._check_x(x, "forward")
+        return self._run(self._check_x(x, "forward"), training)
+
+    def _run(self, x, training):
+        """Forward through every layer. A layer may overwrite its input only when it is a fresh
+        array made by the layer before (never the caller's data, nor a view of it)."""
+        owned = False
         for layer in self.layers:
-            x = layer._forward(x, training)
+            out = layer._forward(x, training, owned=owned)
+            owned = _fresh(out, x, owned)
+            x = out
         return x
 
     def backward(self, dlogits):
@@ -240,12 +254,15 @@ class Sequential:
 
         Returns ``dL/dx``, the gradient with respect to the model's input.
         """
-        return self._backward(dlogits, need_dx=True)
+        return self._backward(dlogits, need_dx=True, owned=False)
 
-    def _backward(self, dout, need_dx):
+    def _backward(self, dout, need_dx, owned):
         for k in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[k]
-            dout = layer._backward(layer._check_dout(dout), need_dx=need_dx or k > 0)
+            dout_in = layer._check_dout(dout)
+            dout = layer._backward(dout_in, need_dx=need_dx or k > 0, owned=owned)
+            if dout is not None:
+                owned = _fresh(dout, dout_in, owned)
         return dout
 
     def trainable(self):
@@ -307,12 +324,10 @@ class Sequential:
         return loss, correct / len(y)
 
     def _train_step(self, x, y):
-        out = x
-        for layer in self.layers:
-            out = layer._forward(out, True)
+        out = self._run(x, True)
         loss, dlogits = softmax_cross_entropy(out, y)
         correct = int(np.count_nonzero(out.argmax(axis=1) == y))
-        self._backward(dlogits, need_dx=False)
+        self._backward(dlogits, need_dx=False, owned=True)
         self.optimizer.step(self.trainable())
         return loss, correct
 
@@ -360,6 +375,12 @@ class Sequential:
                 raise ValueError(f"fit: validation_data must be a pair (x_val, y_val), got {type(validation_data).__name__}")
             x_val = self._check_x(validation_data[0], fn, "validation_data[0]")
             y_val = self._check_y(validation_data[1], x_val.shape[0], fn, "validation_data[1]")
+        with blas_threads():
+            return self._fit(x, y, epochs, batch_size, validation_data and (x_val, y_val), verbose, shuffle)
+
+    def _fit(self, x, y, epochs, batch_size, validation_data, verbose, shuffle):
+        if validation_data:
+            x_val, y_val = validation_data
         history = History()
         n = x.shape[0]
         steps = -(-n // batch_size)
@@ -395,10 +416,7 @@ class Sequential:
 
     def _batches(self, x, batch_size):
         for start in range(0, x.shape[0], batch_size):
-            out = x[start:start + batch_size]
-            for layer in self.layers:
-                out = layer._forward(out, False)
-            yield start, out
+            yield start, self._run(x[start:start + batch_size], False)
 
     def _evaluate(self, x, y, batch_size):
         total, correct = 0.0, 0
@@ -419,7 +437,8 @@ class Sequential:
             raise ValueError(f"{fn}: the model is not compiled: call model.compile(optimizer=..., loss=...) first")
         x = self._check_x(x, fn)
         y = self._check_y(y, x.shape[0], fn)
-        loss, accuracy = self._evaluate(x, y, batch_size)
+        with blas_threads():
+            loss, accuracy = self._evaluate(x, y, batch_size)
         if verbose:
             print(f"loss: {loss:.4f} - accuracy: {accuracy:.4f}")
         return loss, accuracy
@@ -427,7 +446,8 @@ class Sequential:
     def predict(self, x, batch_size=256, verbose=0):
         """The logits ``(N, K)`` of ``x`` (no dropout); ``softmax`` of them are the probabilities."""
         x = self._check_x(x, "predict")
-        parts = [logits for _, logits in self._batches(x, batch_size)]
+        with blas_threads():
+            parts = [logits for _, logits in self._batches(x, batch_size)]
         for layer in self.layers:
             layer._cache = None
         if not parts:
