@@ -20,11 +20,12 @@ from .layers import Dense, Dropout, Flatten, Input, ReLU
 from .losses import softmax, softmax_cross_entropy
 from .model import History, Sequential
 from .optimizers import SGD, Adam
+from .keras_bridge import keras_arrays, to_keras
 from .serialization import load
 from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Adam", "AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "History", "Input",
     "Layer", "MaxPool2D", "ReLU", "SGD", "Sequential", "get_num_threads", "load", "set_num_threads", "softmax",
-    "softmax_cross_entropy",
+    "softmax_cross_entropy", "to_keras", "keras_arrays",
 ]

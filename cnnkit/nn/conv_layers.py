@@ -39,6 +39,11 @@ def _padding_arg(padding, fn):
     return padding
 
 
+def _padding_config(padding):
+    """``padding`` as JSON can hold it: a mode, an int or an [h, w] list."""
+    return list(padding) if isinstance(padding, (tuple, list)) else padding
+
+
 class Conv2D(Layer):
     r"""2-D convolution layer on ``(N, C, H, W)`` with ``F`` filters.
 
@@ -126,7 +131,7 @@ class Conv2D(Layer):
         return _input_grad(dout_mat, w, x_shape, self._geom, batched, out=cols if cols.flags.writeable else None)
 
     def get_config(self):
-        padding = self.padding if isinstance(self.padding, str) else list(np.atleast_1d(self.padding).tolist())
+        padding = _padding_config(self.padding)
         return {"filters": self.filters, "kernel_size": list(self.kernel_size), "stride": list(self.stride),
                 "padding": padding, "dilation": list(self.dilation),
                 "kernel_initializer": self.kernel_initializer, "name": self.name}
@@ -152,7 +157,7 @@ class _Pool2D(Layer):
         return (c, g.ho, g.wo)
 
     def get_config(self):
-        padding = self.padding if isinstance(self.padding, str) else list(np.atleast_1d(self.padding).tolist())
+        padding = _padding_config(self.padding)
         return {"size": list(self.size), "stride": None if self.stride is None else list(self.stride),
                 "padding": padding, "name": self.name}
 
