@@ -8,7 +8,6 @@ backward pass instead of forming them again.
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
