@@ -30,6 +30,7 @@ def set_num_threads(n):
 
 
 def get_num_threads():
+    """The BLAS thread limit of training and inference: an int, or ``None`` (OpenBLAS's default)."""
     return _threads
 
 
