@@ -36,6 +36,8 @@ def load(path):
     from .model import Sequential
 
     path = Path(path)
+    if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
+        path = path.with_name(path.name + ".npz")  # save() appended the suffix
     with np.load(path, allow_pickle=False) as archive:
         if "config" not in archive.files:
             raise ValueError(f"load: {path} is not a cnnkit.nn model file (no 'config' entry)")

@@ -260,6 +260,7 @@ def test_save_and_load_round_trip(digits, tmp_path):
     model.fit(digits.x_train, digits.y_train, epochs=1, batch_size=64, verbose=0)
     path = model.save(tmp_path / "digits")
     assert path.name == "digits.npz" and path.exists()
+    assert nn.load(tmp_path / "digits").count_params() == model.count_params()  # the name given to save
     again = nn.load(path)
     np.testing.assert_array_equal(again.predict(digits.x_test), model.predict(digits.x_test))
     assert [type(l) for l in again.layers] == [type(l) for l in model.layers]
