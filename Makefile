@@ -24,7 +24,7 @@ help:
 	@echo "make test        set up, then run every test (what CI runs)"
 	@echo "make exercises   regenerate exercises/ from solutions/"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
-	@echo "make bench       time cnnkit against TensorFlow"
+	@echo "make bench       time cnnkit against TensorFlow, and a cnnkit.nn epoch against Keras"
 	@echo "make bench-grade submissions per minute of the autograder"
 	@echo "make clean       remove build outputs (keeps the environment)"
 
@@ -78,6 +78,7 @@ grade: setup
 
 bench: setup
 	$(BIN)/python bench/bench_cnnkit.py
+	$(BIN)/python bench/bench_nn.py --accuracy
 
 bench-grade: setup system-deps
 	$(BIN)/python bench/bench_autograder.py

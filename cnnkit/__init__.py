@@ -11,6 +11,7 @@ autograder: see ``shared/cnnkit-api.md``.
 """
 
 from .conv1d import conv1d, convolve1d, correlate1d
+from . import nn
 from .conv2d import conv2d, conv2d_backward
 from .dense import dense_to_conv
 from .gradcheck import numerical_gradient

@@ -1,0 +1,147 @@
+"""One training epoch of the case-study CNN: cnnkit.nn against Keras, in one process.
+
+    python bench/bench_nn.py [--epochs N] [--accuracy] [--quick]
+
+The model is chapter 7's LeNet-style CNN (conv 32 3x3 + ReLU, 2x2 max-pool,
+conv 64 3x3 + ReLU, 2x2 max-pool, flatten, dropout 0.5, dense 10 logits),
+trained with Adam (1e-3) in batches of 64 on the 3,500 training digits of
+the mnist-5k split, in float32. cnnkit.nn gets NCHW data, Keras NHWC (its
+CPU layout), both converted before timing. Each library first trains one
+untimed epoch (Keras traces its graph then), then ``--epochs`` timed epochs
+alternating between the two libraries, so that both see the same load; the
+row shows the median seconds per epoch and the ratio cnnkit.nn / Keras.
+Target (issue 13): ratio <= 1.5. The CPU seconds (all threads of the
+process) are printed too: on a shared machine they move less with the
+load than the wall time does.
+
+``--accuracy`` also trains a fresh cnnkit.nn model for up to 20 epochs, as
+chapter 7 does, and reports the first epoch at which its test accuracy
+reaches 97% and the time it took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from cnnkit import nn  # noqa: E402
+from cnnkit.data import load_images  # noqa: E402
+
+BATCH = 64
+TARGET = 1.5
+
+
+def build_nn(seed=0):
+    return nn.Sequential([
+        nn.Input((1, 28, 28)),
+        nn.Conv2D(32, 3), nn.ReLU(), nn.MaxPool2D(2),
+        nn.Conv2D(64, 3), nn.ReLU(), nn.MaxPool2D(2),
+        nn.Flatten(), nn.Dropout(0.5), nn.Dense(10),
+    ], seed=seed)
+
+
+def build_keras(keras):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
+        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10),
+    ])
+
+
+def compiled_nn():
+    model = build_nn()
+    model.compile(nn.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    return model
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per library (default 5)")
+    parser.add_argument("--accuracy", action="store_true", help="also train to 97%% test accuracy with cnnkit.nn")
+    parser.add_argument("--quick", action="store_true", help="one timed epoch each (smoke test)")
+    args = parser.parse_args(argv)
+    epochs = 1 if args.quick else max(1, args.epochs)
+
+    import keras
+    import tensorflow as tf
+
+    data = load_images("mnist-5k", seed=0, layout="NCHW")
+    x_nchw, y = data.x_train, data.y_train
+    x_nhwc = np.ascontiguousarray(x_nchw.transpose(0, 2, 3, 1))
+
+    ours = compiled_nn()
+    keras.utils.set_random_seed(0)
+    theirs = build_keras(keras)
+    theirs.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                   metrics=["accuracy"])
+    assert ours.count_params() == theirs.count_params() == 34826
+
+    cpu = ([], [])
+
+    def timed(which, fit):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fit()
+        cpu[which].append(time.process_time() - start_cpu)
+        return time.perf_counter() - start
+
+    def run_ours():
+        return timed(0, lambda: ours.fit(x_nchw, y, epochs=1, batch_size=BATCH, verbose=0))
+
+    def run_theirs():
+        return timed(1, lambda: theirs.fit(x_nhwc, y, epochs=1, batch_size=BATCH, verbose=0))
+
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}; "
+          f"cores {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.2f}")
+    print(f"one epoch = {len(y)} images in batches of {BATCH} ({-(-len(y) // BATCH)} steps), float32; "
+          f"median of {epochs} epochs after one warm-up epoch each")
+    run_ours(), run_theirs()
+    cpu[0].clear(), cpu[1].clear()
+    times = ([], [])
+    for k in range(epochs):
+        for which in ((0, 1) if k % 2 == 0 else (1, 0)):
+            times[which].append((run_ours, run_theirs)[which]())
+    ours_s, theirs_s = (statistics.median(t) for t in times)
+    ratio = ours_s / theirs_s
+    verdict = "ok" if ratio <= TARGET else "MISSED"
+    header = f"{'model':<34} {'cnnkit.nn s/epoch':>18} {'Keras s/epoch':>14} {'ratio':>6}  target"
+    print(header)
+    print("-" * len(header))
+    print(f"{'case-study CNN (34,826 params)':<34} {ours_s:>18.2f} {theirs_s:>14.2f} {ratio:>6.2f}  "
+          f"<= {TARGET:g}x {verdict}", flush=True)
+    ours_cpu, theirs_cpu = (statistics.median(t) for t in cpu)
+    print(f"{'  CPU seconds per epoch (all threads)':<34} {ours_cpu:>18.2f} {theirs_cpu:>14.2f} "
+          f"{ours_cpu / theirs_cpu:>6.2f}")
+    print(f"cnnkit.nn uses {nn.get_num_threads()} BLAS thread(s) (nn.set_num_threads); "
+          f"load average after: {os.getloadavg()[0]:.2f}")
+
+    if args.accuracy:
+        model = compiled_nn()
+        elapsed, reached = 0.0, None
+        for epoch in range(1, 21):
+            start = time.perf_counter()
+            model.fit(x_nchw, y, epochs=1, batch_size=BATCH, verbose=0)
+            elapsed += time.perf_counter() - start
+            _, accuracy = model.evaluate(data.x_test, data.y_test)
+            print(f"  cnnkit.nn epoch {epoch:2d}: test accuracy {accuracy:.1%} ({elapsed:.0f} s of training)",
+                  flush=True)
+            if accuracy >= 0.97 and reached is None:
+                reached = (epoch, elapsed)
+                break
+        if reached:
+            print(f"cnnkit.nn reaches 97% test accuracy after {reached[0]} epochs, {reached[1]:.0f} s of training")
+        else:
+            print("cnnkit.nn did NOT reach 97% test accuracy in 20 epochs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
