@@ -77,9 +77,9 @@ def _seed(state_dir, given):
 
 
 def _assignment_fingerprint(source, release, seed, limits):
-    from cnnkit.grading import core
+    from . import grading
 
-    grading_code = sorted(Path(core.__file__).parent.rglob("*.py"))
+    grading_code = sorted(Path(grading.__file__).parent.rglob("*.py"))
     return _sha256(source, release, *grading_code, json.dumps([STATE_VERSION, seed, asdict(limits)]).encode())
 
 

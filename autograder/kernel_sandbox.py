@@ -6,7 +6,7 @@ starts it in the student's own autograded folder with a connection file that
 uses Unix sockets (``ipc`` transport), since the kernel has no network at all.
 The kernel sees that folder (writable), the socket folder, the Python
 environment and the installed ``cnnkit`` (the notebook's hidden tests call
-``cnnkit.grading``), and nothing else of the course, the other submissions
+``autograder.grading``), and nothing else of the course, the other submissions
 or the gradebook.
 """
 
@@ -32,7 +32,7 @@ def main(argv):
     cmd, _ = sandbox.command(
         student_folder, kernel, limits,
         hide=settings.get("hide", []),
-        expose=[ROOT / "cnnkit"],
+        expose=[ROOT / "cnnkit", ROOT / "autograder"],
         writable=[connection_file.parent],
         mount_at=str(student_folder),
         env=env,

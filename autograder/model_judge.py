@@ -3,7 +3,7 @@
 The student's process hands each model over only as a ``.keras`` file. This
 process, which runs no student code, loads it with Keras' safe mode (no
 Python lambdas or unknown classes are deserialised) and runs the part's
-predicates from :mod:`cnnkit.grading`, writing ``{part: [problem or null, ...]}``
+predicates from :mod:`autograder.grading`, writing ``{part: [problem or null, ...]}``
 to ``judged.json``.
 """
 
@@ -19,7 +19,7 @@ def main(folder):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from cnnkit.grading import cases_for
+    from autograder.grading import Outcome, cases_for, judge_case
 
     results = {}
     for item in job["models"]:
@@ -29,12 +29,7 @@ def main(folder):
             results[item["grade_id"]] = {"error": f"the model could not be loaded safely: {type(exc).__name__}: "
                                                   f"{str(exc)[:200]}"}
             continue
-        problems = []
-        for case in cases_for(item["part"], job["seed"]):
-            try:
-                problems.append(case.expected(model))
-            except Exception as exc:
-                problems.append(f"checking it raised {type(exc).__name__}: {str(exc)[:200]}")
+        problems = [judge_case(case, Outcome(value=model), "model") for case in cases_for(item["part"], job["seed"])]
         results[item["grade_id"]] = {"problems": problems}
     (folder / "judged.json").write_text(json.dumps(results))
 

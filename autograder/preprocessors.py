@@ -9,7 +9,7 @@ class ScrubHiddenTracebacks(Preprocessor):
 
     nbgrader's ``ClearHiddenTests`` removes the hidden tests from a cell's
     source, but an error's traceback still quotes the lines around the
-    failing call. The message, which ``cnnkit.grading.check`` writes for the
+    failing call. The message, which ``autograder.grading.check`` writes for the
     student (the failing cases, never the expected values), is all they need.
     """
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnkit.grading.core import RAISED, Raises, cases_for, describe_mismatch, get_part
+from .grading import Raises, cases_for, describe_mismatch, get_part
 
 from . import sandbox
 
@@ -310,7 +310,7 @@ def _judge_case(event, case):
             return str(event["error"])
         mro = event.get("error_mro") or []
         if isinstance(case.expected, Raises) and case.expected.exception.__name__ in mro:
-            return describe_mismatch(RAISED, case)
+            return None
         if event.get("error_type") == "NotImplementedError":
             return "not implemented yet (raises NotImplementedError)"
         return f"raised {str(event['error'])[:300]}"

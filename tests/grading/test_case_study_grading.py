@@ -14,8 +14,8 @@ keras = pytest.importorskip("keras")
 
 from autograder.course import assignment_notebook  # noqa: E402
 from cnnkit.data import load_images  # noqa: E402
-from cnnkit.grading import cases_for, get_part, run  # noqa: E402
-from cnnkit.grading.parts import case_study  # noqa: E402
+from autograder.grading import cases_for, get_part, run  # noqa: E402
+from autograder.grading.parts import case_study  # noqa: E402
 
 from .conftest import blank  # noqa: E402
 
@@ -73,8 +73,8 @@ def test_blank_earns_nothing(part):
 
 def test_untrained_model_earns_no_accuracy_points(tmp_path_factory):
     model = round_trip(small_cnn(), tmp_path_factory)
-    assert run("cnn_structure", model).points == get_part("cnn_structure").points
-    report = run("cnn_accuracy", model)
+    assert run(f"{ASSIGNMENT}/cnn_structure", model).points == get_part(f"{ASSIGNMENT}/cnn_structure").points
+    report = run(f"{ASSIGNMENT}/cnn_accuracy", model)
     assert report.points == 0, report.text()
     assert "no band" in report.text() and "trained" in report.text(), report.text()
 
@@ -89,19 +89,19 @@ def test_untrained_model_earns_no_accuracy_points(tmp_path_factory):
 ])
 def test_model_of_the_wrong_shape_loses_points(name, model, tmp_path_factory):
     model = round_trip(model(), tmp_path_factory)
-    structure, accuracy = run("cnn_structure", model), run("cnn_accuracy", model)
-    assert structure.points < get_part("cnn_structure").points, structure.text()
+    structure, accuracy = run(f"{ASSIGNMENT}/cnn_structure", model), run(f"{ASSIGNMENT}/cnn_accuracy", model)
+    assert structure.points < get_part(f"{ASSIGNMENT}/cnn_structure").points, structure.text()
     assert accuracy.points == 0, accuracy.text()
     assert "shape" in accuracy.text(), accuracy.text()
 
 
 def test_dense_network_and_oversized_network_lose_structure_points(tmp_path_factory):
     dense = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    report = run("cnn_structure", round_trip(dense, tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/cnn_structure", round_trip(dense, tmp_path_factory))
     assert report.passed == report.total - 1 and "Conv2D" in report.text(), report.text()
     big = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(32, 3), keras.layers.Flatten(),
                             keras.layers.Dense(10)])
-    report = run("cnn_structure", round_trip(big, tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/cnn_structure", round_trip(big, tmp_path_factory))
     assert report.passed == report.total - 1 and "budget" in report.text(), report.text()
 
 
@@ -110,14 +110,14 @@ def test_dense_network_and_oversized_network_lose_structure_points(tmp_path_fact
 ])
 def test_partial_credit_by_band_and_feedback_names_the_band(accuracy, passed, band, monkeypatch):
     monkeypatch.setattr(case_study, "held_out_accuracy", lambda model: (accuracy, None))
-    report = run("cnn_accuracy", object())
+    report = run(f"{ASSIGNMENT}/cnn_accuracy", object())
     assert report.passed == passed, report.text()
-    assert report.points == round(get_part("cnn_accuracy").points * passed / 3, 2)
+    assert report.points == round(get_part(f"{ASSIGNMENT}/cnn_accuracy").points * passed / 3, 2)
     if band:
         assert band in report.text(), report.text()
 
 
 def test_bands_are_the_cases_and_labels_do_not_depend_on_the_seed():
-    labels = [case.label for case in cases_for("cnn_accuracy", seed=1)]
-    assert labels == [case.label for case in cases_for("cnn_accuracy", seed=2)]
+    labels = [case.label for case in cases_for(f"{ASSIGNMENT}/cnn_accuracy", seed=1)]
+    assert labels == [case.label for case in cases_for(f"{ASSIGNMENT}/cnn_accuracy", seed=2)]
     assert [band in " ".join(labels) for band in ("90%", "95%", "97%")] == [True] * 3

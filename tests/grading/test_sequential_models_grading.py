@@ -10,7 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from cnnkit.grading import get_part, run  # noqa: E402
+from autograder.grading import get_part, run  # noqa: E402
 
 from .conftest import blank  # noqa: E402
 
@@ -109,31 +109,31 @@ def test_wrong_model_loses_points(name, tmp_path_factory):
     model = WRONG_MODELS[name]()
     if isinstance(model, keras.Model):
         model = round_trip(model, tmp_path_factory)
-    report = run("spec_model", model)
-    assert report.points < get_part("spec_model").points, f"{name} earned full marks:\n{report.text()}"
+    report = run(f"{ASSIGNMENT}/spec_model", model)
+    assert report.points < get_part(f"{ASSIGNMENT}/spec_model").points, f"{name} earned full marks:\n{report.text()}"
     assert report.failures, "a lost point must come with a reason"
 
 
 def test_one_mistake_keeps_the_other_points(tmp_path_factory):
-    report = run("spec_model", round_trip(WRONG_MODELS["wrong_dropout"](), tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["wrong_dropout"](), tmp_path_factory))
     assert report.passed == report.total - 1, report.text()
     assert "Dropout rate" in report.text()
 
 
 def test_softmax_output_is_named_in_the_feedback(tmp_path_factory):
-    report = run("spec_model", round_trip(WRONG_MODELS["softmax_output"](), tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["softmax_output"](), tmp_path_factory))
     assert "logits" in report.text() and "softmax" in report.text(), report.text()
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_COMPILES))
 def test_wrong_compile_loses_points(name, tmp_path_factory):
-    report = run("spec_compile", round_trip(WRONG_COMPILES[name](), tmp_path_factory))
-    assert report.points < get_part("spec_compile").points, f"{name} earned full marks:\n{report.text()}"
+    report = run(f"{ASSIGNMENT}/spec_compile", round_trip(WRONG_COMPILES[name](), tmp_path_factory))
+    assert report.points < get_part(f"{ASSIGNMENT}/spec_compile").points, f"{name} earned full marks:\n{report.text()}"
     assert report.failures, "a lost point must come with a reason"
 
 
 def test_uncompiled_model_earns_no_compile_points(tmp_path_factory):
-    report = run("spec_compile", round_trip(spec_layers(), tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/spec_compile", round_trip(spec_layers(), tmp_path_factory))
     assert report.points == 0 and "not compiled" in report.text(), report.text()
 
 
@@ -144,5 +144,5 @@ def test_wrong_value_loses_points(part, wrong):
 
 
 def test_feedback_does_not_give_away_the_counts(tmp_path_factory):
-    text = run("spec_model", round_trip(WRONG_MODELS["missing_pool"](), tmp_path_factory)).text()
+    text = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["missing_pool"](), tmp_path_factory)).text()
     assert "7018" not in text.replace(",", "") and "576" not in text, text

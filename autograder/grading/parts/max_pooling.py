@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import max_pool2d, max_pool2d_backward
-from ..core import Case, register
+from cnnkit import max_pool2d, max_pool2d_backward
+
+from ..registry import Case, assignment
+
+ASSIGNMENT = "04-max-pooling"
+register = assignment(ASSIGNMENT)
 
 # Chapter 4's worked example.
 EXAMPLE = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)[None, None]

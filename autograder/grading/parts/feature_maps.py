@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import conv2d
-from ..core import Case, register
+from cnnkit import conv2d
+
+from ..registry import Case, assignment
+
+ASSIGNMENT = "03-feature-maps"
+register = assignment(ASSIGNMENT)
 
 # The worked example of chapter 3 and of the notebook's visible tests: a
 # 6x6 image, dark on the left and bright on the right, and the Sobel filter.

@@ -19,7 +19,10 @@ that the case checks (the notebook's text already gives the spec).
 
 from __future__ import annotations
 
-from ..core import KERAS_ALLOWED, Case, register
+from ..registry import KERAS_ALLOWED, Case, assignment
+
+ASSIGNMENT = "06-sequential-models"
+register = assignment(ASSIGNMENT)
 
 # The spec, as the predicates check it.
 SPEC_LAYERS = ("Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense")
@@ -217,16 +220,16 @@ def _param_count(model):
           description="a Sequential CNN built to a written spec")
 def _spec_model_cases(rng):
     return [
-        Case("input: 28x28 images with one channel", (), _input_is_28x28x1),
-        Case("the layer classes, in order", (), _layer_classes),
-        Case("first Conv2D layer: filters, kernel, padding, activation, output shape", (),
-             _conv(0, 8, "same", (None, 28, 28, 8))),
-        Case("second Conv2D layer: filters, kernel, padding, activation, output shape", (),
-             _conv(1, 16, "valid", (None, 12, 12, 16))),
-        Case("MaxPooling2D layers: output shapes", (), _pools),
-        Case("Flatten layer: output shape", (), _flatten),
-        Case("Dropout rate, and a Dense output layer of logits", (), _head),
-        Case("total number of parameters", (), _param_count),
+        Case("input: 28x28 images with one channel", predicate=_input_is_28x28x1),
+        Case("the layer classes, in order", predicate=_layer_classes),
+        Case("first Conv2D layer: filters, kernel, padding, activation, output shape",
+             predicate=_conv(0, 8, "same", (None, 28, 28, 8))),
+        Case("second Conv2D layer: filters, kernel, padding, activation, output shape",
+             predicate=_conv(1, 16, "valid", (None, 12, 12, 16))),
+        Case("MaxPooling2D layers: output shapes", predicate=_pools),
+        Case("Flatten layer: output shape", predicate=_flatten),
+        Case("Dropout rate, and a Dense output layer of logits", predicate=_head),
+        Case("total number of parameters", predicate=_param_count),
     ]
 
 
@@ -289,10 +292,10 @@ def _metrics(model):
           description="compiling the model: optimizer, loss, metrics")
 def _spec_compile_cases(rng):
     return [
-        Case("optimizer and learning rate", (), _optimizer),
-        Case("loss: which cross-entropy", (), _loss_kind),
-        Case("loss: logits or probabilities", (), _loss_logits),
-        Case("metrics", (), _metrics),
+        Case("optimizer and learning rate", predicate=_optimizer),
+        Case("loss: which cross-entropy", predicate=_loss_kind),
+        Case("loss: logits or probabilities", predicate=_loss_logits),
+        Case("metrics", predicate=_metrics),
     ]
 
 

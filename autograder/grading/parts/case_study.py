@@ -22,8 +22,11 @@ import functools
 
 import numpy as np
 
-from ..core import KERAS_ALLOWED, Case, register
+from ..registry import KERAS_ALLOWED, Case, assignment
 from .sequential_models import layer_names, not_a_model
+
+ASSIGNMENT = "07-case-study"
+register = assignment(ASSIGNMENT)
 
 DATA_SEED = 0  # the split the notebook trains on; fixed, not the grading seed
 BANDS = (0.90, 0.95, 0.97)
@@ -33,7 +36,7 @@ MAX_PARAMS = 100_000
 @functools.lru_cache(maxsize=1)
 def held_out_split():
     """``(x_test, y_test)``: the held-out digits, never shown to the student."""
-    from ...data import load_images
+    from cnnkit.data import load_images
 
     data = load_images("mnist-5k", val_fraction=0.1, test_fraction=0.2, seed=DATA_SEED, layout="NHWC")
     return data.x_test, data.y_test
@@ -90,7 +93,7 @@ def _band(threshold):
 @register("cnn_accuracy", points=6, kind="model", forbidden=KERAS_ALLOWED,
           description="test accuracy of the trained CNN, by band")
 def _cnn_accuracy_cases(rng):
-    return [Case(f"accuracy on the held-out test digits: at least {band:.0%}", (), _band(band)) for band in BANDS]
+    return [Case(f"accuracy on the held-out test digits: at least {band:.0%}", predicate=_band(band)) for band in BANDS]
 
 
 def _takes_digits(model):
@@ -134,8 +137,8 @@ def _budget(model):
           description="the trained CNN's inputs, outputs, layers and size")
 def _cnn_structure_cases(rng):
     return [
-        Case("input: batches of 28x28x1 images", (), _takes_digits),
-        Case("output: 10 class scores per image", (), _ten_scores),
-        Case("at least one Conv2D layer", (), _convolves),
-        Case(f"at most {MAX_PARAMS:,} parameters", (), _budget),
+        Case("input: batches of 28x28x1 images", predicate=_takes_digits),
+        Case("output: 10 class scores per image", predicate=_ten_scores),
+        Case("at least one Conv2D layer", predicate=_convolves),
+        Case(f"at most {MAX_PARAMS:,} parameters", predicate=_budget),
     ]

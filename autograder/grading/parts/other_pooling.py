@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import avg_pool2d, avg_pool2d_backward, global_avg_pool2d
-from ..core import KERAS_ALLOWED, Case, register
+from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d
+
+from ..registry import KERAS_ALLOWED, Case, assignment
+
+ASSIGNMENT = "05-other-pooling"
+register = assignment(ASSIGNMENT)
 
 # Chapter 4's worked example, which chapter 5 average-pools.
 EXAMPLE = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)[None, None]
@@ -209,10 +213,10 @@ def _check_parameters(model):
           description="an all-convolutional Keras model to a given spec")
 def _all_conv_model_cases(rng):
     return [
-        Case("input shape", (), _check_input),
-        Case("layer types, in order, and no pooling layer", (), _check_layer_types),
-        Case("convolutions: filters, kernel size, strides, padding, activation", (), _check_convolutions),
-        Case("output shape of every layer", (), _check_output_shapes),
-        Case("the output layer", (), _check_head),
-        Case("number of parameters", (), _check_parameters),
+        Case("input shape", predicate=_check_input),
+        Case("layer types, in order, and no pooling layer", predicate=_check_layer_types),
+        Case("convolutions: filters, kernel size, strides, padding, activation", predicate=_check_convolutions),
+        Case("output shape of every layer", predicate=_check_output_shapes),
+        Case("the output layer", predicate=_check_head),
+        Case("number of parameters", predicate=_check_parameters),
     ]

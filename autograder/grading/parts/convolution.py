@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
-from ..core import Case, Raises, register
+from cnnkit import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
+
+from ..registry import Case, Raises, assignment
+
+ASSIGNMENT = "02-convolution"
+register = assignment(ASSIGNMENT)
 
 
 @register("conv_output_size", points=2, description="output length of a convolution")
