@@ -13,7 +13,6 @@ import pytest
 
 from autograder.grading import cases_for, get_part, run
 
-from .conftest import assert_blank_earns_nothing, assert_full_marks, assert_loses_points
 
 ASSIGNMENT = "04-max-pooling"
 
@@ -141,10 +140,62 @@ def backward_ignores_stride(dout, x, size=2, stride=None, padding=0):
     return _backward(dout, x, size, None, padding, _rule(_first))
 
 
+def forward_pads_in_the_input_dtype(x, size=2, stride=None, padding=0):
+    """No float conversion: -inf padding of an int image overflows (NumPy raises)."""
+    x = np.asarray(x)
+    stride = size if stride is None else stride
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=-np.inf)
+    ho, wo = (xp.shape[2] - size) // stride + 1, (xp.shape[3] - size) // stride + 1
+    return np.stack([np.stack([xp[:, :, i * stride:i * stride + size, j * stride:j * stride + size].max(axis=(2, 3))
+                               for j in range(wo)], -1) for i in range(ho)], -2)
+
+
+def forward_pads_with_the_minimum(x, size=2, stride=None, padding=0):
+    """Pads with x.min() - 1 in the input's dtype: fine for floats; for ints it is right too, so the
+    2x2 corner case decides: the minimum is computed per batch, not per window, which is still right."""
+    x = np.asarray(x)
+    return _forward(x.astype(float), size, stride, padding)
+
+
+def backward_in_float32(dout, x, size=2, stride=None, padding=0):
+    """Computed in float32: 1 and 1 + 1e-9 tie, so the gradient goes to the wrong cell."""
+    x32 = np.asarray(x, dtype=np.float32).astype(float)
+    return _backward(dout, x32, size, stride, padding, _rule(_first))
+
+
+def backward_without_float_cast(dout, x, size=2, stride=None, padding=0):
+    """dx allocated like x: an int image gets an int gradient (the dout's fractions are lost)."""
+    x = np.asarray(x)
+    dx = _backward(dout, x.astype(float), size, stride, padding, _rule(_first))
+    return dx.astype(x.dtype)
+
+
+def forward_guard_for_tiny_inputs(x, size=2, stride=None, padding=0):
+    """Refuses windows larger than the unpadded input (the 2x2 input with padding is valid)."""
+    if size > min(np.shape(x)[2:]):
+        raise ValueError("window larger than the input")
+    return _forward(x, size, stride, padding)
+
+
+# --- correct alternatives ------------------------------------------------------
+
+def forward_with_sliding_windows(x, size=2, stride=None, padding=0):
+    stride = size if stride is None else stride
+    x = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (padding,) * 2, (padding,) * 2),
+               constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
+    return windows.max(axis=(4, 5))
+
+
 WRONG = {
-    "max_pool2d": [forward_zero_padding, forward_ignores_stride, forward_ceil, forward_ignores_padding],
+    "max_pool2d": [forward_zero_padding, forward_ignores_stride, forward_ceil, forward_ignores_padding,
+                   forward_pads_in_the_input_dtype, forward_guard_for_tiny_inputs],
     "max_pool2d_backward": [backward_every_max, backward_overwrites_overlaps, backward_last_max,
-                            backward_zero_padding, backward_ones_not_dout, backward_ignores_stride],
+                            backward_zero_padding, backward_ones_not_dout, backward_ignores_stride,
+                            backward_in_float32, backward_without_float_cast],
+}
+RIGHT = {
+    "max_pool2d": [forward_with_sliding_windows, forward_pads_with_the_minimum],
 }
 
 
