@@ -234,6 +234,9 @@ def write_program(work, steps, seed, limits):
             continue
         part = get_part(step["part"])
         cases = cases_by_part.setdefault(step["call"], cases_for(part.name, seed))
+        for relative, content in (part.sandbox_files(seed) if part.sandbox_files else {}).items():
+            (work / relative).parent.mkdir(parents=True, exist_ok=True)  # the only data the student's code may read
+            (work / relative).write_bytes(content)
         forbidden = set(part.forbidden) if forbidden is None else forbidden & set(part.forbidden)
         program_steps.append({
             "part": step["call"], "target": step["target"], "kind": part.kind,
