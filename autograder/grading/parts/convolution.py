@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
+from cnnkit.data import conv2d_worked_example
 
 from ..registry import Case, Raises, assignment
 
@@ -95,12 +96,8 @@ def _convolve1d_cases(rng):
 
 
 def worked_example():
-    """The book's 2-D worked example: ``x`` (1, 2, 4, 4), ``w`` (2, 2, 2, 2), ``b`` (2,)."""
-    x = np.array([[[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
-                  [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]]], dtype=float)[None]
-    w = np.array([[[[1, -2], [-2, 1]], [[1, 0], [0, 1]]],
-                  [[[3, 1], [2, 2]], [[0, 0], [0, 4]]]], dtype=float)
-    return x, w, np.array([0.1, 0.2])
+    """The book's 2-D worked example: ``x`` (1, 2, 4, 4), ``w`` (2, 2, 2, 2), ``b`` (2,) (one definition, in cnnkit.data)."""
+    return conv2d_worked_example()
 
 
 def _shape_label(**arrays):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit import max_pool2d, max_pool2d_backward
+from cnnkit.data import pooling_example
 
 from ..registry import Case, assignment
 
@@ -25,7 +26,7 @@ ASSIGNMENT = "04-max-pooling"
 register = assignment(ASSIGNMENT)
 
 # Chapter 4's worked example.
-EXAMPLE = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)[None, None]
+EXAMPLE = pooling_example()[None, None]  # one definition, in cnnkit.data
 
 # (shape, size, stride, padding, values): stride None means "not passed".
 SETTINGS = [

@@ -24,6 +24,8 @@ import numpy as np
 
 from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d
 
+from cnnkit.data import pooling_example
+
 from ..keras_models import POOLING, not_a_model, of_kind, shape_of, views
 from ..registry import KERAS_ALLOWED, Case, assignment
 
@@ -31,7 +33,7 @@ ASSIGNMENT = "05-other-pooling"
 register = assignment(ASSIGNMENT)
 
 # Chapter 4's worked example, which chapter 5 average-pools.
-EXAMPLE = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)[None, None]
+EXAMPLE = pooling_example()[None, None]  # one definition, in cnnkit.data
 
 # (shape, size, stride, padding): stride None means "not passed".
 SETTINGS = [
