@@ -5,6 +5,7 @@ The hidden tests' cases and the grader (``autograder``, with
 environment through ``pip install`` of the course.
 """
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,8 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_wheel_holds_cnnkit_and_no_grading_or_grader(tmp_path):
+    # Built from a clean copy (with the grader next to cnnkit, as in the repository), so that neither a
+    # stale build/ folder can leak into the wheel nor the build litter the working tree.
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
+    for name in ("cnnkit", "autograder"):
+        shutil.copytree(ROOT / name, source / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md", "LICENSE", "LICENSE-CONTENT"):
+        shutil.copy(ROOT / name, source / name)
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation",
-                             "-w", str(tmp_path), "--quiet"], cwd=ROOT, capture_output=True, text=True)
+                             "-w", str(tmp_path), "--quiet"], cwd=source, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = tmp_path.glob("cnnkit-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
