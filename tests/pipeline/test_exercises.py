@@ -17,7 +17,7 @@ import pytest
 
 from autograder.course import EXERCISES, assignment_notebook, assignments
 from autograder.verdict import graded_cells
-from cnnkit.grading import get_part
+from autograder.grading import get_part
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = assignments()
