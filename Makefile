@@ -36,6 +36,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet pip==26.3
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(VENV)/bin/python -m autograder.install_tools
 	@touch $@
 
 # Installs the Debian packages when they are missing and we may (root with

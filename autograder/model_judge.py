@@ -19,9 +19,7 @@ def main(folder, fd):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from autograder.grading_api import grading
-
-    cases_for = grading().cases_for
+    from autograder.grading import Outcome, cases_for, judge_case
 
     results = {}
     for item in job["models"]:
@@ -31,13 +29,7 @@ def main(folder, fd):
             results[item["grade_id"]] = {"error": f"the model could not be loaded safely: {type(exc).__name__}: "
                                                   f"{str(exc)[:200]}"}
             continue
-        problems = []
-        for case in cases_for(item["part"], job["seed"]):
-            try:
-                predicate = getattr(case, "predicate", None) or case.expected
-                problems.append(predicate(model))
-            except Exception as exc:
-                problems.append(f"checking it raised {type(exc).__name__}: {str(exc)[:200]}")
+        problems = [judge_case(case, Outcome(value=model), "model") for case in cases_for(item["part"], job["seed"])]
         results[item["grade_id"]] = {"problems": problems}
     os.write(fd, json.dumps(results).encode())
 

@@ -389,9 +389,15 @@ def outcome_of(event, blobs):
     error = event.get("error")
     if error is not None:
         mro = event.get("error_mro")
-        return g.Outcome(error_type=str(event.get("error_type") or "")[:100] or None,
+        kind = str(event.get("error_type") or "")[:100] or None
+        message = str(error)[:500]
+        if kind and message.startswith(f"{kind}: "):
+            message = message[len(kind) + 2:]  # the runner writes "Type: message"
+        elif kind and message == kind:
+            message = ""
+        return g.Outcome(error_type=kind or ("Error" if error != "timeout" else None),
                          error_mro=tuple(str(m)[:100] for m in mro[:16]) if isinstance(mro, list) else (),
-                         error_message=str(error)[:500], timed_out=error == "timeout")
+                         error_message=message, timed_out=error == "timeout")
     modified = event.get("modified_input")
     value = decode(event.get("value"), blobs)
     return g.Outcome(value=value, modified_input=modified if isinstance(modified, int) else None)

@@ -157,3 +157,25 @@ def sample_image(name="grace_hopper", gray=True):
     if not gray:
         return rgb
     return (rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
+
+
+def conv2d_worked_example():
+    """Chapter 2's worked example of a 2-D convolution: ``(x, w, b)``.
+
+    ``x`` has shape ``(1, 2, 4, 4)`` (one image, two channels), ``w``
+    ``(2, 2, 2, 2)`` (``(F, C, KH, KW)``), ``b`` ``(2,)``. Its output's first
+    value is ``3.1`` (the original slides print ``-3.1``). The book, the
+    grading cases and the tests use this one definition (the exercise's
+    visible tests type it out, since students work without ``cnnkit``; a
+    test holds that copy to this one).
+    """
+    x = np.array([[[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
+                  [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]]], dtype=float)[None]
+    w = np.array([[[[1, -2], [-2, 1]], [[1, 0], [0, 1]]],
+                  [[[3, 1], [2, 2]], [[0, 0], [0, 4]]]], dtype=float)
+    return x, w, np.array([0.1, 0.2])
+
+
+def pooling_example():
+    """Chapter 4's 4x4 pooling example (also chapter 5's), shape ``(4, 4)``: 2x2 max pooling gives ``[[49, 77], [90, 100]]``."""
+    return np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)

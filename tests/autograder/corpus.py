@@ -234,9 +234,9 @@ def build():
                        "    con.commit()"),
             Expect(0.0, ("ok", "flagged"))),
         "shadows-cnnkit": (
-            blank_with("import os\nos.makedirs('cnnkit/grading', exist_ok=True)\n"
-                       "open('cnnkit/__init__.py', 'w').write('')\n"
-                       "open('cnnkit/grading/__init__.py', 'w').write('def check(name, fn):\\n    return 2.0\\n')"),
+            blank_with("import os\nos.makedirs('autograder/grading', exist_ok=True)\n"
+                       "open('autograder/__init__.py', 'w').write('')\n"
+                       "open('autograder/grading/__init__.py', 'w').write('def check(name, fn):\\n    return 2.0\\n')"),
             Expect(0.0, ("ok", "flagged"))),
         "network": (
             answered(dict(SOLVED, conv_output_size=(

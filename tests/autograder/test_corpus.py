@@ -16,7 +16,7 @@ import pytest
 
 from autograder.course import assignment_notebook
 from autograder.grade import graded_parts
-from cnnkit.grading import cases_for
+from autograder.grading import cases_for
 
 from .corpus import ASSIGNMENT, PARTS, build
 
@@ -95,7 +95,7 @@ def test_feedback_shows_no_hidden_test_or_expected_value(graded, name):
     for marker in ("BEGIN HIDDEN TESTS", "check(\"", "check(&quot;", "cases_for", "expected ["):
         assert marker not in page, f"{name}: feedback shows {marker!r}"
     seed = int((graded["out"] / ".state" / "seed").read_text())
-    for part in ("correlate1d", "convolve1d"):
+    for part in ("02-convolution/correlate1d", "02-convolution/convolve1d"):
         for case in cases_for(part, seed)[2:]:  # the worked examples are in the visible tests
             for text in (np.array2string(case.expected), str(list(case.expected))[:40]):
                 assert text not in page, f"{name}: feedback leaks an expected value of {part}"

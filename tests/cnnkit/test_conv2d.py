@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import cnnkit
+from cnnkit.data import conv2d_worked_example
 from cnnkit.naive import conv2d_naive
 
 from .conv_testing import (
@@ -18,20 +19,9 @@ from .conv_testing import (
     tf_conv2d,
 )
 
-# Curriculum chapter 2, "2-D, several channels, with bias".
-I_2D = np.array(
-    [
-        [[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
-        [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]],
-    ]
-)
-W_2D = np.array(
-    [
-        [[[1, -2], [-2, 1]], [[1, 0], [0, 1]]],
-        [[[3, 1], [2, 2]], [[0, 0], [0, 4]]],
-    ]
-)
-B_2D = np.array([0.1, 0.2])
+# Curriculum chapter 2, "2-D, several channels, with bias" (one definition, in cnnkit.data), as integers.
+_X, _W, B_2D = conv2d_worked_example()
+I_2D, W_2D = _X[0].astype(np.int64), _W.astype(np.int64)
 O_2D = np.array(
     [
         [[3.1, -3.9, -10.9], [4.1, -12.9, 16.1], [-3.9, 0.1, 9.1]],

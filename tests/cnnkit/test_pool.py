@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pytest
 
+from cnnkit.data import pooling_example
+
 from cnnkit.naive.pool import avg_pool2d_naive, max_pool2d_naive
 from cnnkit.pool import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d
 
@@ -30,7 +32,7 @@ CASES = [(k, s, p) for k in SIZES for s in STRIDES for p in PADDINGS] + EXTRA
 DTYPES = [np.float32, np.float64]
 
 # Book, chapter 4: 2x2 windows, stride 2.
-X_BOOK = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]])
+X_BOOK = pooling_example().astype(np.int64)  # chapter 4's example, kept as integers
 
 
 def case_id(case):

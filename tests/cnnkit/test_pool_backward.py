@@ -14,6 +14,8 @@ here by a case built to expose it:
 import numpy as np
 import pytest
 
+from cnnkit.data import pooling_example
+
 from cnnkit.gradcheck import numerical_gradient
 from cnnkit.naive.pool import avg_pool2d_backward_naive, max_pool2d_backward_naive
 from cnnkit.pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
@@ -26,7 +28,7 @@ CASES = [(k, s, p) for k in SIZES for s in STRIDES for p in PADDINGS] + EXTRA
 DTYPES = [np.float32, np.float64]
 DATA = ["distinct", "ties", "constant"]
 
-X_BOOK = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]])
+X_BOOK = pooling_example().astype(np.int64)  # chapter 4's example, kept as integers
 
 FAST_BACKWARD = [max_pool2d_backward, avg_pool2d_backward]
 ALL_BACKWARD = FAST_BACKWARD + [max_pool2d_backward_naive, avg_pool2d_backward_naive]

@@ -12,6 +12,8 @@ as such and not as a cnnkit bug.
 import numpy as np
 import pytest
 
+from cnnkit.data import pooling_example
+
 from cnnkit.layout import nchw_to_nhwc, nhwc_to_nchw
 from cnnkit.pool import (
     avg_pool2d,
@@ -28,7 +30,7 @@ SIZES = [2, 3, (2, 3)]
 STRIDES = [1, 2, None, (1, 2)]
 TF_PADDINGS = ["VALID", "SAME"]
 DTYPES = [np.float32, np.float64]
-X_BOOK = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]])
+X_BOOK = pooling_example().astype(np.int64)  # chapter 4's example, kept as integers
 
 CNNKIT = {"max": (max_pool2d, max_pool2d_backward), "avg": (avg_pool2d, avg_pool2d_backward)}
 

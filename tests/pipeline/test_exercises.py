@@ -17,7 +17,7 @@ import pytest
 
 from autograder.course import EXERCISES, assignment_notebook, assignments
 from autograder.verdict import graded_cells
-from cnnkit.grading import get_part
+from autograder.grading import get_part
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = assignments()
@@ -57,3 +57,56 @@ def test_solution_earns_full_marks_and_blank_earns_zero(assignment, tmp_path):
     assert float(rows["solution"]["total"]) == float(rows["solution"]["max"]) > 0, rows["solution"]
     assert float(rows["blank"]["total"]) == 0.0, rows["blank"]
     assert (out / "feedback" / "solution.html").is_file()
+
+
+def _cells(assignment):
+    nb = json.loads(assignment_notebook(assignment).read_text())
+    for cell in nb["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if cell["cell_type"] == "code":
+            yield meta, "".join(cell["source"])
+
+
+def _visible_test_cells(assignment):
+    return [(meta["grade_id"], source) for meta, source in _cells(assignment)
+            if not meta.get("solution") and not meta.get("grade") and meta.get("grade_id", "").endswith("_example")]
+
+
+# Exercise 07's visible cell trains the model (about 20 s); the others run in well under a second each.
+STANDALONE = [(a, gid) for a in ASSIGNMENTS if a != "07-case-study" for gid, _ in _visible_test_cells(a)]
+
+
+@pytest.mark.parametrize("assignment, grade_id", STANDALONE)
+def test_each_visible_test_cell_sets_up_its_own_inputs(assignment, grade_id):
+    """Run the set-up cell, the answers and the course's given cells, then this one visible test cell alone."""
+    namespace = {}
+    for meta, source in _cells(assignment):
+        given = not meta.get("grade") and not meta.get("grade_id", "").endswith("_example")
+        if meta.get("solution") or given:
+            exec(compile(source, f"<{assignment}:{meta.get('grade_id')}>", "exec"), namespace)
+    source = dict(_visible_test_cells(assignment))[grade_id]
+    exec(compile(source, f"<{assignment}:{grade_id}>", "exec"), namespace)
+
+
+@pytest.mark.parametrize("assignment, grade_id, names", [
+    ("02-convolution", "conv2d_example", ("I", "W", "b")),
+    ("02-convolution", "zero_pad_example", ("I",)),
+    ("04-max-pooling", "max_pool2d_example", ("X",)),
+    ("04-max-pooling", "max_pool2d_backward_example", ("X",)),
+    ("05-other-pooling", "avg_pool2d_example", ("X",)),
+    ("05-other-pooling", "global_avg_pool2d_example", ("X",)),
+])
+def test_visible_worked_examples_are_the_one_definition(assignment, grade_id, names):
+    """Students work without cnnkit, so the visible cells type the examples out: they must be cnnkit.data's."""
+    import numpy as np
+
+    from cnnkit.data import conv2d_worked_example, pooling_example
+
+    namespace = {}
+    for meta, source in _cells(assignment):
+        given = not meta.get("grade") and not meta.get("grade_id", "").endswith("_example")
+        if meta.get("solution") or given or meta.get("grade_id") == grade_id:
+            exec(compile(source, f"<{assignment}:{meta.get('grade_id')}>", "exec"), namespace)
+    reference = dict(zip(("I", "W", "b"), conv2d_worked_example())) if "I" in names else {"X": pooling_example()[None, None]}
+    for name in names:
+        np.testing.assert_array_equal(namespace[name], reference[name], err_msg=f"{assignment}/{grade_id}: {name}")

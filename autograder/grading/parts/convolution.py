@@ -15,8 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
-from ..core import Case, Raises, register
+from cnnkit import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
+from cnnkit.data import conv2d_worked_example
+
+from ..registry import Case, Raises, assignment
+
+ASSIGNMENT = "02-convolution"
+register = assignment(ASSIGNMENT)
 
 
 @register("conv_output_size", points=2, description="output length of a convolution")
@@ -35,6 +40,16 @@ def _conv_output_size_cases(rng):
         kwargs = dict(stride=stride, padding=padding, dilation=dilation)
         label = f"n={n}, kernel={kernel}, stride={stride}, padding={padding}, dilation={dilation}"
         cases.append(Case(label, args, conv_output_size(*args, **kwargs), kwargs=kwargs))
+    # The boundary, fixed: a (dilated) kernel exactly as long as the padded input fits once; one cell
+    # longer must be refused, also when a stride rounds the formula's -1 towards 0.
+    for n, kernel, kwargs in [(5, 7, dict(padding=1)), (7, 3, dict(dilation=3)), (6, 6, dict(stride=4)),
+                              (2, 4, dict(padding=1, stride=3))]:
+        label = f"n={n}, kernel={kernel}, " + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ": fits exactly once"
+        cases.append(Case(label, (n, kernel), conv_output_size(n, kernel, **kwargs), kwargs=kwargs))
+    for n, kernel, kwargs in [(4, 7, dict(padding=1)), (6, 3, dict(dilation=3)), (4, 5, dict(stride=2)),
+                              (1, 4, dict(padding=1, stride=3))]:
+        label = f"n={n}, kernel={kernel}, " + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ": one cell too long"
+        cases.append(Case(label, (n, kernel), Raises(ValueError), kwargs=kwargs))
     # A kernel that cannot fit must be refused, not answered with 0 or less.
     cases.append(Case("n=3, kernel=5: kernel larger than the input", (3, 5), Raises(ValueError)))
     cases.append(
@@ -81,12 +96,8 @@ def _convolve1d_cases(rng):
 
 
 def worked_example():
-    """The book's 2-D worked example: ``x`` (1, 2, 4, 4), ``w`` (2, 2, 2, 2), ``b`` (2,)."""
-    x = np.array([[[1, -2, 2, 2], [2, 1, 3, -2], [-2, 3, -3, 1], [-1, 2, -4, 2]],
-                  [[3, 0, 0, 0], [-2, -2, 1, -1], [2, -1, 3, 1], [5, -2, 0, 1]]], dtype=float)[None]
-    w = np.array([[[[1, -2], [-2, 1]], [[1, 0], [0, 1]]],
-                  [[[3, 1], [2, 2]], [[0, 0], [0, 4]]]], dtype=float)
-    return x, w, np.array([0.1, 0.2])
+    """The book's 2-D worked example: ``x`` (1, 2, 4, 4), ``w`` (2, 2, 2, 2), ``b`` (2,) (one definition, in cnnkit.data)."""
+    return conv2d_worked_example()
 
 
 def _shape_label(**arrays):
@@ -136,6 +147,18 @@ def _conv2d_cases(rng):
     x, w, b = worked_example()
     cases = [Case("x (1, 2, 4, 4), w (2, 2, 2, 2), b (2,), stride=1, padding=0, dilation=1 (the worked example)",
                   (x, w, b), conv2d(x, w, b))]
+    # Fixed: an 8-bit image with an integer kernel (an output in the input's dtype wraps around), and
+    # float64 precision: values near 10,000 under a zero-sum kernel, which float32 cannot resolve.
+    image = (np.arange(2 * 6 * 7).reshape(1, 2, 6, 7) * 37 % 256).astype(np.uint8)
+    kernel = (np.arange(3 * 2 * 3 * 3).reshape(3, 2, 3, 3) % 5 - 2).astype(np.int64)
+    cases.append(Case("x (1, 2, 6, 7) uint8 image, w (3, 2, 3, 3) int64, b (3,), stride=1, padding=1, dilation=1",
+                      (image, kernel, np.array([0.5, -1.0, 2.0])), conv2d(image.astype(float), kernel.astype(float),
+                                                                         np.array([0.5, -1.0, 2.0]), padding=1),
+                      kwargs=dict(padding=1)))
+    near = 1e4 + np.sin(np.arange(50.0)).reshape(1, 2, 5, 5) * 1e-3
+    edge = np.array([[[[1.0, -1.0], [1.0, -1.0]], [[-1.0, 1.0], [-1.0, 1.0]]]])
+    cases.append(Case("x (1, 2, 5, 5) near 10,000 (float64), w (1, 2, 2, 2) zero-sum, b (1,)", (near, edge, np.zeros(1)),
+                      conv2d(near, edge, np.zeros(1)), rtol=1e-7, atol=1e-9))
     for setting in _CONV_SETTINGS:
         x, w, b, stride, padding, dilation = _random_conv(rng, setting)
         kwargs = dict(stride=stride, padding=padding, dilation=dilation)
@@ -144,7 +167,7 @@ def _conv2d_cases(rng):
     return cases
 
 
-@register("conv2d_backward", points=5, description="2-D convolution backward: (dx, dw, db)")
+@register("conv2d_backward", points=5, description="2-D convolution backward: (dx, dw, db)", returns=("dx", "dw", "db"))
 def _conv2d_backward_cases(rng):
     x, w, _ = worked_example()
     dout = np.arange(1.0, 19.0).reshape(1, 2, 3, 3) / 10
@@ -210,12 +233,20 @@ def _conv_transpose2d_cases(rng):
     return cases
 
 
-@register("dense_to_conv", points=2, description="a dense layer as a convolution")
+@register("dense_to_conv", points=2, description="a dense layer as a convolution", returns=("w_conv", "b_conv"))
 def _dense_to_conv_cases(rng):
     w = np.arange(24.0).reshape(12, 2) / 10
     b = np.array([0.5, -0.5])
     cases = [Case("w (12, 2), b (2,), input_shape=(3, 2, 2) (the worked example)", (w, b, (3, 2, 2)),
                   dense_to_conv(w, b, (3, 2, 2)))]
+    # Fixed: every axis of the map a different length (C != H != W, so that any axis order mix-up shows),
+    # integer weights with a list bias and a list shape.
+    w = np.arange(2 * 3 * 4 * 3, dtype=float).reshape(24, 3) ** 1.1 % 7
+    cases.append(Case("w (24, 3), b (3,), input_shape=(2, 3, 4)", (w, np.array([1.0, 2.0, 3.0]), (2, 3, 4)),
+                      dense_to_conv(w, np.array([1.0, 2.0, 3.0]), (2, 3, 4))))
+    w = np.arange(30, dtype=np.int64).reshape(15, 2) % 4 - 1
+    cases.append(Case("w (15, 2) int64, b a list of 2, input_shape=[5, 1, 3] (a list)", (w, [1, -1], [5, 1, 3]),
+                      dense_to_conv(w.astype(float), np.array([1.0, -1.0]), (5, 1, 3))))
     for shape, units in [((1, 3, 3), 4), ((2, 3, 4), 3), ((3, 2, 5), 1), ((4, 1, 2), 5), ((2, 2, 2), 2)]:
         w = rng.standard_normal((int(np.prod(shape)), units))
         b = rng.standard_normal(units)

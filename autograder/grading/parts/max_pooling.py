@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import max_pool2d, max_pool2d_backward
-from ..core import Case, register
+from cnnkit import max_pool2d, max_pool2d_backward
+from cnnkit.data import pooling_example
+
+from ..registry import Case, assignment
+
+ASSIGNMENT = "04-max-pooling"
+register = assignment(ASSIGNMENT)
 
 # Chapter 4's worked example.
-EXAMPLE = np.array([[38, 20, 77, 33], [36, 49, 12, 48], [26, 65, 100, 40], [90, 31, 43, 18]], dtype=float)[None, None]
+EXAMPLE = pooling_example()[None, None]  # one definition, in cnnkit.data
 
 # (shape, size, stride, padding, values): stride None means "not passed".
 SETTINGS = [
@@ -72,9 +77,34 @@ def _kwargs(stride, padding):
     return kwargs
 
 
+def fixed_inputs():
+    """Fixed edge cases (seed-independent): ``(label, x, size, kwargs)``.
+
+    A 2x2 input with stride 1 and padding 1 (the corner windows hold one real
+    cell each); integer images (int64 with negative values: padding with
+    -inf must not overflow, zeros must not win); float64 values 1 and
+    1 + 1e-9 in one window, which tie if computed in float32.
+    """
+    small = np.array([[[[-3.0, -1.0], [-4.0, -2.0]]]])
+    integers = (np.arange(30, dtype=np.int64).reshape(1, 1, 5, 6) * 7 % 11) - 12
+    close = np.ones((1, 2, 4, 4))
+    close[0, 0, 1, 1] = close[0, 1, 2, 3] = 1.0 + 1e-9
+    close[0, 1, 0, 0] = 1.0 + 2e-9
+    return [
+        ("x (1, 1, 2, 2) negative, size=2, stride=1, padding=1", small, 2, dict(stride=1, padding=1)),
+        ("x (1, 1, 2, 2) negative, size=3, stride=1, padding=1", small, 3, dict(stride=1, padding=1)),
+        ("x (1, 1, 5, 6) of integers (int64), size=2, stride=1, padding=1", integers, 2, dict(stride=1, padding=1)),
+        ("x (1, 1, 5, 6) of integers (int64), size=3, stride not given", integers, 3, {}),
+        ("x (1, 2, 4, 4) of float64 ones and 1 + 1e-9 (ties in float32), size=2, stride=1", close, 2,
+         dict(stride=1)),
+    ]
+
+
 @register("max_pool2d", points=3, description="max pooling, forward")
 def _max_pool2d_cases(rng):
     cases = [Case("x = the 4x4 worked example, size=2", (EXAMPLE.copy(), 2), max_pool2d(EXAMPLE, 2))]
+    for label, x, size, kwargs in fixed_inputs():
+        cases.append(Case(label, (x.copy(), size), max_pool2d(x, size, **kwargs), kwargs=kwargs))
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
         kwargs = _kwargs(stride, padding)
@@ -92,6 +122,11 @@ def _max_pool2d_backward_cases(rng):
         Case("x = the 4x4 worked example, size=3, stride=1, dout all ones", (ones, EXAMPLE.copy(), 3),
              max_pool2d_backward(ones, EXAMPLE, 3, 1), kwargs=dict(stride=1)),
     ]
+    for label, x, size, kwargs in fixed_inputs():
+        shape = max_pool2d(x, size, **kwargs).shape
+        dout = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 4  # fractions: an int dx loses them
+        cases.append(Case(label + ", dout 0.25, 0.5, 0.75, ...", (dout, x.copy(), size),
+                          max_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
         kwargs = _kwargs(stride, padding)

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import conv2d, conv_output_size, max_pool2d
-from ..core import Case, register
+from cnnkit import conv2d, conv_output_size, max_pool2d
+
+from ..registry import Case, assignment
+
+ASSIGNMENT = "01-architecture"
+register = assignment(ASSIGNMENT)
 
 # --- references -------------------------------------------------------------
 
@@ -98,7 +102,8 @@ def is_shifted_copy(a, b, dy, dx):
 # --- parts ------------------------------------------------------------------
 
 
-@register("explosion", points=1, kind="value", description="the parameter explosion, computed by hand")
+@register("explosion", points=1, kind="value", description="the parameter explosion, computed by hand",
+          returns=("the dense layer's weights", "the conv layer's parameters"))
 def _explosion_cases(rng):
     expected = (200 * 200 * 40_000, conv2d_params(1, 64, 5))
     return [Case("explosion = (weights of the dense layer, parameters of the conv layer)", (), expected)]
@@ -154,7 +159,11 @@ def _stack_label(input_shape, layers):
     return f"input {input_shape}, layers {layers}"
 
 
-@register("stack_shapes", points=3, description="output shapes through a stack of layers")
+def _layer_shape(index):
+    return f"the shape after layer {index + 1}"
+
+
+@register("stack_shapes", points=3, description="output shapes through a stack of layers", returns=_layer_shape)
 def _stack_shapes_cases(rng):
     cases = [Case(f"{_stack_label((1, 28, 28), BOOK_STACK)} (the worked example)", ((1, 28, 28), BOOK_STACK),
                   stack_shapes((1, 28, 28), BOOK_STACK))]
@@ -196,11 +205,19 @@ def _receptive_field_cases(rng):
 @register("shift", points=1, description="translating an image, with zeros coming in")
 def _shift_cases(rng):
     x = np.arange(1.0, 13.0).reshape(3, 4)
-    cases = [Case("x (3, 4), dy=1, dx=2 (the worked example)", (x, 1, 2), shift(x, 1, 2))]
+    cases = [Case("x (3, 4), dy=1, dx=2 (the worked example)", (x, 1, 2), shift(x, 1, 2), dtype="floating")]
+    # Fixed edges of the domain: a shift as large as the image or larger (each axis, each sign) leaves
+    # zeros; an integer image still gives a float array (the exercise says so).
+    ramp = np.arange(1.0, 16.0).reshape(3, 5)
+    for dy, dx in [(0, 5), (0, 7), (0, -6), (3, 0), (-4, 1), (1, -5), (2, 4), (-2, -4)]:
+        cases.append(Case(f"x (3, 5), dy={dy}, dx={dx}", (ramp.copy(), dy, dx), shift(ramp, dy, dx), dtype="floating"))
+    digits = np.arange(20, dtype=np.int64).reshape(4, 5) - 7
+    cases.append(Case("x (4, 5) of integers (int64), dy=1, dx=-2", (digits, 1, -2), shift(digits, 1, -2),
+                      dtype="floating"))
     for shape, dy, dx in [((5, 5), 2, 0), ((4, 6), 0, -3), ((6, 5), -2, 1), ((5, 7), 3, -4), ((4, 4), 0, 0),
                           ((3, 5), 4, 1)]:
         x = rng.standard_normal(shape)
-        cases.append(Case(f"x {shape}, dy={dy}, dx={dx}", (x, dy, dx), shift(x, dy, dx)))
+        cases.append(Case(f"x {shape}, dy={dy}, dx={dx}", (x, dy, dx), shift(x, dy, dx), dtype="floating"))
     return cases
 
 
@@ -238,6 +255,18 @@ def _is_shifted_copy_cases(rng):
         changed = b.copy()
         changed[-1 if dy >= 0 else b.shape[0] - 1 + dy, -1] += 0.5
         add("one cell of the overlap changed", a, changed, dy, dx, False)
+    # The stated tolerance, probed on both sides of each bound: np.allclose(b, a, rtol=1e-6, atol=1e-9)
+    # accepts |b - a| <= 1e-9 + 1e-6 |a|. Large values test rtol, values near 0 test atol; the defaults
+    # of np.allclose (rtol=1e-5, atol=1e-8), swapped tolerances and an exact == each miss some.
+    base = np.linspace(-3.0, 3.0, 36).reshape(6, 6)
+    for scale, label in [(1e3, "values near 1000"), (0.0, "values near 0")]:
+        a = base * scale + (0.0 if scale else 1e-12) * base
+        bound = 1e-9 + 1e-6 * np.abs(a)
+        for factor, expected in [(0.5, True), (3.0, False)]:
+            b = a.copy()
+            b[1:, 1:] = a[:-1, :-1]
+            b[3, 4] += factor * bound[2, 3]
+            add(f"{label}, one cell off by {factor}x the stated tolerance", a, b, 1, 1, expected)
     # A layer that adds a position-dependent bias is not equivariant.
     x, w = rng.standard_normal((12, 12)), rng.standard_normal((3, 3))
     ramp = np.arange(10.0)[:, None] * np.ones(10)

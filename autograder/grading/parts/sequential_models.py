@@ -19,7 +19,11 @@ that the case checks (the notebook's text already gives the spec).
 
 from __future__ import annotations
 
-from ..core import KERAS_ALLOWED, Case, register
+from ..keras_models import not_a_model, of_kind, shape_of, views
+from ..registry import KERAS_ALLOWED, Case, assignment
+
+ASSIGNMENT = "06-sequential-models"
+register = assignment(ASSIGNMENT)
 
 # The spec, as the predicates check it.
 SPEC_LAYERS = ("Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense")
@@ -31,34 +35,18 @@ ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy", "SparseCateg
 # --- reading a (round-tripped) model ------------------------------------------------
 
 def layers_of(model):
-    """The model's layers without the input layer (which functional models list)."""
-    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    """The model's layers as the spec reads them (nested blocks opened, activation layers folded in)."""
+    return views(model)
 
 
 def layer_names(model):
-    return [type(layer).__name__ for layer in layers_of(model)]
+    return [view.kind for view in views(model)]
 
 
 def nth_layer(model, class_name, n=0):
-    """The ``n``-th layer of class ``class_name`` (0-based), or ``None``."""
-    found = [layer for layer in layers_of(model) if type(layer).__name__ == class_name]
+    """The ``n``-th layer view of class ``class_name`` (0-based), or ``None``."""
+    found = of_kind(model, class_name)
     return found[n] if len(found) > n else None
-
-
-def output_shape(layer):
-    """``layer.output.shape`` as a tuple (Keras 3; ``output_shape`` no longer exists)."""
-    return tuple(None if d is None else int(d) for d in layer.output.shape)
-
-
-def not_a_model(model):
-    """A problem text if ``model`` is not a built Keras model, else ``None``."""
-    import keras
-
-    if not isinstance(model, keras.Model):
-        return f"expected a Keras model, got {type(model).__name__}"
-    if not model.built or not model.inputs:
-        return "the model has no input yet: start it with keras.Input(shape=...)"
-    return None
 
 
 def compile_config(model):
@@ -110,7 +98,7 @@ def _input_is_28x28x1(model):
     problem = not_a_model(model)
     if problem:
         return problem
-    shape = tuple(None if d is None else int(d) for d in model.inputs[0].shape)
+    shape = shape_of(model.inputs[0])
     if shape != (None, 28, 28, 1):
         return f"the model's input shape is {shape}, not a batch of 28x28 one-channel images"
     return None
@@ -135,7 +123,7 @@ def _conv(n, filters, padding, shape):
         which = ("first", "second")[n]
         if layer is None:
             return f"there is no {which} Conv2D layer"
-        config = layer.get_config()
+        config = layer.config
         problems = []
         if config["filters"] != filters:
             problems.append(f"{config['filters']} filters")
@@ -145,12 +133,12 @@ def _conv(n, filters, padding, shape):
             problems.append(f"padding {config['padding']!r}")
         if tuple(config.get("strides", (1, 1))) != (1, 1):
             problems.append(f"strides {tuple(config['strides'])}")
-        if config["activation"] != "relu":
-            problems.append(f"activation {config['activation']!r}")
+        if layer.activation != "relu":
+            problems.append(f"activation {layer.activation!r}")
         if problems:
             return f"the {which} Conv2D layer has " + ", ".join(problems) + ", unlike the spec"
-        if output_shape(layer) != shape:
-            return f"the {which} Conv2D layer's output shape is {output_shape(layer)}, which is wrong"
+        if layer.output_shape != shape:
+            return f"the {which} Conv2D layer's output shape is {layer.output_shape}, which is wrong"
         return None
 
     return check
@@ -164,8 +152,8 @@ def _pools(model):
         layer = nth_layer(model, "MaxPooling2D", n)
         if layer is None:
             return f"there is no {which} MaxPooling2D layer"
-        if output_shape(layer) != shape:
-            return f"the {which} MaxPooling2D layer's output shape is {output_shape(layer)}, which is wrong"
+        if layer.output_shape != shape:
+            return f"the {which} MaxPooling2D layer's output shape is {layer.output_shape}, which is wrong"
     return None
 
 
@@ -176,8 +164,8 @@ def _flatten(model):
     layer = nth_layer(model, "Flatten")
     if layer is None:
         return "there is no Flatten layer"
-    if output_shape(layer) != (None, 576):
-        return f"the Flatten layer's output shape is {output_shape(layer)}, which is wrong"
+    if layer.output_shape != (None, 576):
+        return f"the Flatten layer's output shape is {layer.output_shape}, which is wrong"
     return None
 
 
@@ -188,17 +176,17 @@ def _head(model):
     dropout, dense = nth_layer(model, "Dropout"), nth_layer(model, "Dense")
     if dropout is None:
         return "there is no Dropout layer"
-    if abs(float(dropout.get_config()["rate"]) - 0.25) > 1e-9:
-        return f"the Dropout rate is {dropout.get_config()['rate']}, unlike the spec"
+    if abs(float(dropout.config["rate"]) - 0.25) > 1e-9:
+        return f"the Dropout rate is {dropout.config['rate']}, unlike the spec"
     if dense is None:
         return "there is no Dense layer"
-    config = dense.get_config()
+    config = dense.config
     if config["units"] != 10:
         return f"the Dense layer has {config['units']} units, but there are 10 classes"
-    if config["activation"] != "linear":
-        return (f"the Dense layer has activation {config['activation']!r}: the spec asks for logits "
+    if dense.activation != "linear":
+        return (f"the Dense layer has activation {dense.activation!r}: the spec asks for logits "
                 "(no activation), which the loss turns into probabilities itself")
-    if output_shape(model.layers[-1]) != (None, 10) or tuple(model.outputs[0].shape)[1:] != (10,):
+    if views(model)[-1].kind != "Dense" or shape_of(model.outputs[0]) != (None, 10):
         return "the model's output is not the Dense layer's 10 logits"
     return None
 
@@ -217,16 +205,16 @@ def _param_count(model):
           description="a Sequential CNN built to a written spec")
 def _spec_model_cases(rng):
     return [
-        Case("input: 28x28 images with one channel", (), _input_is_28x28x1),
-        Case("the layer classes, in order", (), _layer_classes),
-        Case("first Conv2D layer: filters, kernel, padding, activation, output shape", (),
-             _conv(0, 8, "same", (None, 28, 28, 8))),
-        Case("second Conv2D layer: filters, kernel, padding, activation, output shape", (),
-             _conv(1, 16, "valid", (None, 12, 12, 16))),
-        Case("MaxPooling2D layers: output shapes", (), _pools),
-        Case("Flatten layer: output shape", (), _flatten),
-        Case("Dropout rate, and a Dense output layer of logits", (), _head),
-        Case("total number of parameters", (), _param_count),
+        Case("input: 28x28 images with one channel", predicate=_input_is_28x28x1),
+        Case("the layer classes, in order", predicate=_layer_classes),
+        Case("first Conv2D layer: filters, kernel, padding, activation, output shape",
+             predicate=_conv(0, 8, "same", (None, 28, 28, 8))),
+        Case("second Conv2D layer: filters, kernel, padding, activation, output shape",
+             predicate=_conv(1, 16, "valid", (None, 12, 12, 16))),
+        Case("MaxPooling2D layers: output shapes", predicate=_pools),
+        Case("Flatten layer: output shape", predicate=_flatten),
+        Case("Dropout rate, and a Dense output layer of logits", predicate=_head),
+        Case("total number of parameters", predicate=_param_count),
     ]
 
 
@@ -289,28 +277,37 @@ def _metrics(model):
           description="compiling the model: optimizer, loss, metrics")
 def _spec_compile_cases(rng):
     return [
-        Case("optimizer and learning rate", (), _optimizer),
-        Case("loss: which cross-entropy", (), _loss_kind),
-        Case("loss: logits or probabilities", (), _loss_logits),
-        Case("metrics", (), _metrics),
+        Case("optimizer and learning rate", predicate=_optimizer),
+        Case("loss: which cross-entropy", predicate=_loss_kind),
+        Case("loss: logits or probabilities", predicate=_loss_logits),
+        Case("metrics", predicate=_metrics),
     ]
 
 
-# --- sizes computed by hand ---------------------------------------------------------------
+# --- sizes computed by hand, for a model the notebook does not build ----------------------
+
+# The notebook's Part 3 describes, in words only, a second network (colour images):
+#   input 32x32x3 -> Conv2D(12, 5x5, "valid", ReLU) -> MaxPooling2D(2x2)
+#   -> Conv2D(20, 3x3, "same", ReLU) -> Flatten -> Dense(7)
+HAND_SIDE = (32 - 5 + 1) // 2  # 28 after the valid 5x5 convolution, 14 after pooling; "same" keeps 14
+HAND_FLATTEN = HAND_SIDE * HAND_SIDE * 20  # 3,920
+HAND_CONV2 = 3 * 3 * 12 * 20 + 20  # 2,180
+HAND_DENSE = HAND_FLATTEN * 7 + 7  # 27,447
+
 
 @register("spec_flatten_units", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the number of features after Flatten, by hand")
+          description="the number of features after Flatten of the colour network, by hand")
 def _flatten_units_cases(rng):
-    return [Case("features after Flatten, computed by hand", (), 576)]
+    return [Case("features after Flatten of the colour network, computed by hand", (), HAND_FLATTEN)]
 
 
 @register("spec_conv2_params", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the second convolution's parameters, by hand")
+          description="the colour network's second convolution's parameters, by hand")
 def _conv2_params_cases(rng):
-    return [Case("parameters of the second Conv2D layer, computed by hand", (), 3 * 3 * 8 * 16 + 16)]
+    return [Case("parameters of the colour network's second Conv2D layer, computed by hand", (), HAND_CONV2)]
 
 
 @register("spec_dense_params", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the output layer's parameters, by hand")
+          description="the colour network's output layer's parameters, by hand")
 def _dense_params_cases(rng):
-    return [Case("parameters of the Dense layer, computed by hand", (), 576 * 10 + 10)]
+    return [Case("parameters of the colour network's Dense layer, computed by hand", (), HAND_DENSE)]
