@@ -210,68 +210,23 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     selftest(course, out, seed, limits, fingerprint, state)
 
     started = time.monotonic()
-    rows, pages, todo = {}, {}, []
-    for submission in submissions:
-        if submission.problem:
-            row = zero_row(submission.student, submission.key, course.parts, submission.status, submission.problem)
-            rows[submission.student] = row
-            pages[submission.key] = feedback.problem_page(assignment, submission.student, row)
-            continue
-        try:
-            digest = sha256(notebook.read_bytes(submission.path))
-        except notebook.NotebookProblem:
-            digest = "unreadable"
-        saved = state.load_row(submission.key)
-        if (student is None or submission.student != student) and saved is not None \
-                and saved.fingerprint == f"{fingerprint}:{digest}" and saved.student == submission.student:
-            rows[submission.student] = saved
-            continue
-        if student is not None and submission.student != student:
-            if saved is not None and saved.student == submission.student:
-                rows[submission.student] = saved
-            continue
-        todo.append((submission.student, submission.key, str(submission.path), digest))
-
+    rows, pages, todo = _known_rows(course, submissions, state, fingerprint, student)
     if progress is not None:
         progress.start(len(submissions) if student is None else 1,
                        already=(len(submissions) - len(todo)) if student is None else 0)
-    batch_size = max(1, min(BATCH_SIZE, -(-len(todo) // max(jobs, 1)))) if todo else 1
-    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-    keys = {s.student: s.key for s in submissions}
-    if batches:
-        executor, client = _executor(jobs, scheduler)
-        try:
-            futures = {executor.submit(grade_batch, assignment, batch, str(out), seed, limits, fingerprint,
-                                       keep_work): batch for batch in batches}
-            for future in concurrent.futures.as_completed(futures):
-                batch = futures[future]
-                try:
-                    results = [(Row.from_dict(r), page) for r, page in future.result()]
-                except Exception as exc:  # a worker died: every student of the batch still gets a row
-                    results = []
-                    for name, key, _, _ in batch:
-                        row = zero_row(name, key, course.parts, "grader-error",
-                                       f"grading failed: {type(exc).__name__}: {exc}; re-run to retry")
-                        results.append((row, feedback.problem_page(assignment, name, row)))
-                for row, page in results:
-                    rows[row.student] = row
-                    if row.status != "grader-error":
-                        state.save_row(row)
-                    _write_page(out, row.key, page)
-                    if progress is not None:
-                        progress.update(row)
-                reports.write_outputs(out, assignment, [rows[s] for s in sorted(rows)], course.parts)
-        finally:
-            executor.shutdown(wait=True)
-            if client is not None:
-                client.close()
+    for row, page in _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, scheduler):
+        rows[row.student] = row
+        if row.status != "grader-error":
+            state.save_row(row)
+        _write_page(out, row.key, page)
+        if progress is not None:
+            progress.update(row)
+        reports.write_outputs(out, assignment, [rows[s] for s in sorted(rows)], course.parts)
     for key, page in pages.items():
         _write_page(out, key, page)
     _flag_identical_answers(rows, course.blank_answers)
     ordered = [rows[s] for s in sorted(rows)]
     for row in ordered:
-        if not row.key:
-            row.key = keys.get(row.student, row.student)
         if not (out / "feedback" / f"{row.key}.html").is_file():
             _write_page(out, row.key, feedback.problem_page(assignment, row.student, row))
     reports.write_outputs(out, assignment, ordered, course.parts)
@@ -283,6 +238,58 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     complete = expected <= set(rows) and not any(r.status == "grader-error" for r in ordered)
     grade.elapsed, grade.graded_now = time.monotonic() - started, len(todo)
     return ordered, complete
+
+
+def _known_rows(course, submissions, state, fingerprint, student):
+    """``(rows, pages, todo)``: rows that need no grading (problems, saved and current), and the rest."""
+    rows, pages, todo = {}, {}, []
+    for submission in submissions:
+        if submission.problem:
+            row = zero_row(submission.student, submission.key, course.parts, submission.status, submission.problem)
+            rows[submission.student] = row
+            pages[submission.key] = feedback.problem_page(course.assignment, submission.student, row)
+            continue
+        try:
+            digest = sha256(notebook.read_bytes(submission.path))
+        except notebook.NotebookProblem:
+            digest = "unreadable"
+        saved = state.load_row(submission.key)
+        saved = saved if saved is not None and saved.student == submission.student else None
+        if student is not None and submission.student != student:
+            if saved is not None:
+                rows[submission.student] = saved  # not asked for: kept as it was
+            continue
+        if student is None and saved is not None and saved.fingerprint == f"{fingerprint}:{digest}":
+            rows[submission.student] = saved
+            continue
+        todo.append((submission.student, submission.key, str(submission.path), digest))
+    return rows, pages, todo
+
+
+def _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, scheduler):
+    """``(row, page)`` of each submission of ``todo``, as the batches finish."""
+    if not todo:
+        return
+    batch_size = max(1, min(BATCH_SIZE, -(-len(todo) // max(jobs, 1))))
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    executor, client = _executor(jobs, scheduler)
+    try:
+        futures = {executor.submit(grade_batch, course.assignment, batch, str(out), seed, limits, fingerprint,
+                                   keep_work): batch for batch in batches}
+        for future in concurrent.futures.as_completed(futures):
+            try:
+                results = [(Row.from_dict(r), page) for r, page in future.result()]
+            except Exception as exc:  # a worker died: every student of the batch still gets a row
+                results = []
+                for name, key, _, _ in futures[future]:
+                    row = zero_row(name, key, course.parts, "grader-error",
+                                   f"grading failed: {type(exc).__name__}: {exc}; re-run to retry")
+                    results.append((row, feedback.problem_page(course.assignment, name, row)))
+            yield from results
+    finally:
+        executor.shutdown(wait=True)
+        if client is not None:
+            client.close()
 
 
 def _flag_identical_answers(rows, blank_answers):

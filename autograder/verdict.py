@@ -120,10 +120,17 @@ class Plan:
 
 def plan(source_cells, release_cells, submitted):
     """The :class:`Plan` of one submission (cells as :class:`autograder.notebook.Cell`)."""
-    flags = []
     release_by_id = {c.grade_id: c for c in release_cells if c.grade_id}
-    source_by_id = {c.grade_id: c for c in source_cells if c.grade_id}
-    by_id, order, extras = {}, [], {None: []}
+    by_id, order, extras, flags = _match(release_by_id, submitted)
+    flags += _course_cell_changes(source_cells, release_cells, release_by_id, by_id, order)
+    the_plan = _steps(source_cells, release_by_id, by_id, extras)
+    the_plan.flags = flags + _added_redefinitions(source_cells, extras)
+    return the_plan
+
+
+def _match(release_by_id, submitted):
+    """The submission's course cells by grade id, their order, and the cells added after each one."""
+    by_id, order, extras, flags = {}, [], {None: []}, []
     anchor = None
     for cell in submitted:
         grade_id = cell.grade_id
@@ -137,75 +144,88 @@ def plan(source_cells, release_cells, submitted):
             extras.setdefault(anchor, [])
         elif cell.source.strip() and cell.cell_type in ("code", "markdown"):
             extras.setdefault(anchor, []).append(cell)
+    return by_id, order, extras, flags
 
+
+def _course_cell_changes(source_cells, release_cells, release_by_id, by_id, order):
+    """What the student changed of the course's cells (moved, deleted, edited, re-tagged)."""
+    flags = []
+    source_by_id = {c.grade_id: c for c in source_cells if c.grade_id}
     release_order = [c.grade_id for c in release_cells if c.grade_id]
     if [g for g in release_order if g in by_id] != order:
         flags.append("cells were moved out of the assignment's order (graded in the assignment's order)")
     for grade_id, original in release_by_id.items():
-        meta = original.nbgrader
         submission = by_id.get(grade_id)
         if submission is None:
             flags.append(f"answer cell {grade_id!r} is missing" if is_answer(original)
                          else f"course cell {grade_id!r} was deleted (restored for grading)")
             continue
         for key in ("grade", "solution", "locked", "points"):
-            if submission.nbgrader.get(key) != meta.get(key):
+            if submission.nbgrader.get(key) != original.nbgrader.get(key):
                 flags.append(f"cell {grade_id!r}: nbgrader metadata {key!r} was changed (ignored)")
                 break
+        # The source notebook's version of a test cell (with its hidden part) is the course's too.
         course_versions = {original.source, source_by_id.get(grade_id, original).source}
         if not is_answer(original) and submission.source not in course_versions:
             flags.append(f"course cell {grade_id!r} was edited (the original is used)")
+    return flags
 
-    steps, display, origins, answer_steps = [], [], {}, {}
+
+def _steps(source_cells, release_by_id, by_id, extras):
+    """The steps the sandbox runs and the cells the feedback page shows, in the course's order."""
+    the_plan = Plan([], [], [], {}, {})
+    steps, display = the_plan.steps, the_plan.display
     graded = {g.grade_id: g for g in graded_cells(source_cells)}
 
     def run_cell(source, origin, grade_id):
-        origins[len(steps)] = origin
+        the_plan.origins[len(steps)] = origin
         steps.append({"kind": "cell", "source": source, "id": grade_id})
         return len(steps) - 1
+
+    def show(cell_type, source, origin, step, grade_id=None, part=None):
+        display.append({"type": cell_type, "source": source, "origin": origin, "step": step, "id": grade_id,
+                        **({"part": part} if part else {})})
 
     def add_extras(anchor_id):
         for cell in extras.get(anchor_id, []):
             step = run_cell(cell.source, "added", f"added after {anchor_id}" if anchor_id else "added") \
                 if cell.cell_type == "code" else None
-            display.append({"type": cell.cell_type, "source": cell.source, "origin": "student", "step": step})
+            show(cell.cell_type, cell.source, "student", step)
 
     add_extras(None)
     for cell in source_cells:
         grade_id = cell.grade_id
         shown = release_by_id.get(grade_id, cell)
         if cell.cell_type != "code":
-            display.append({"type": "markdown", "source": shown.source, "origin": "course", "step": None,
-                            "id": grade_id})
+            show("markdown", shown.source, "course", None, grade_id)
         elif grade_id in graded:
             g = graded[grade_id]
-            origins[len(steps)] = "call"
+            the_plan.origins[len(steps)] = "call"
             steps.append({"kind": "call", "part": g.part, "grade_id": grade_id, "target": g.target})
-            display.append({"type": "code", "source": shown.source, "origin": "course", "step": len(steps) - 1,
-                            "part": grade_id, "id": grade_id})
+            show("code", shown.source, "course", len(steps) - 1, grade_id, part=grade_id)
+        elif is_answer(cell) and grade_id in by_id:
+            the_plan.answer_steps[grade_id] = run_cell(by_id[grade_id].source, "answer", grade_id)
+            show("code", by_id[grade_id].source, "student", the_plan.answer_steps[grade_id], grade_id)
         elif is_answer(cell):
-            if grade_id in by_id:
-                step = run_cell(by_id[grade_id].source, "answer", grade_id)
-                answer_steps[grade_id] = step
-                display.append({"type": "code", "source": by_id[grade_id].source, "origin": "student",
-                                "step": step, "id": grade_id})
-            else:
-                display.append({"type": "code", "source": "# (this answer cell is missing from the notebook)",
-                                "origin": "student", "step": None, "id": grade_id})
+            show("code", "# (this answer cell is missing from the notebook)", "student", None, grade_id)
         else:
-            step = run_cell(shown.source, "course", grade_id or "course")
-            display.append({"type": "code", "source": shown.source, "origin": "course", "step": step,
-                            "id": grade_id})
+            show("code", shown.source, "course", run_cell(shown.source, "course", grade_id or "course"), grade_id)
         if grade_id:
             add_extras(grade_id)
-    targets = set(graded_target for graded_target in (g.target for g in graded.values()))
+    return the_plan
+
+
+def _added_redefinitions(source_cells, extras):
+    """Added cells that (re)define a graded name, as far as a parser sees (the runner sees the rest)."""
+    targets = {g.target for g in graded_cells(source_cells)}
+    flags = []
     for anchor_id, cells in extras.items():
         for cell in cells:
             redefined = sorted(defined_names(cell.source) & targets) if cell.cell_type == "code" else []
             if redefined:
                 where = f"after {anchor_id!r}" if anchor_id else "at the top"
                 flags.append(f"a cell added {where} (re)defines {', '.join(redefined)}")
-    return Plan(steps, display, flags, origins, answer_steps)
+    return flags
 
 
 def defined_names(source):
