@@ -16,7 +16,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from .. import conv1d
 
-__all__ = ["conv1d_matrix", "dense_vs_conv", "standard_stack"]
+__all__ = ["conv1d_matrix", "cost_profile", "dense_vs_conv", "standard_stack"]
 
 KERNEL_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")
 
@@ -94,3 +94,46 @@ def standard_stack(blocks, figsize=(10, 2.0), dpi=100):
             ax.annotate("", xy=(x - 0.01, 0.55), xytext=(x - 0.24, 0.55),
                         arrowprops=dict(arrowstyle="->", color="#333333"))
     return fig
+
+
+COST_PANELS = (("params", "parameters", "#4C72B0"),
+               ("activations", "activation memory", "#DD8452"),
+               ("macs", "multiply-adds", "#55A868"))
+
+
+def cost_profile(rows, title=None, figsize=None, dpi=100, skip_empty=True):
+    """Figure: each layer's share of the parameters, activation memory and multiply-adds.
+
+    ``rows`` are :func:`cnnkit.architectures.summarize`'s; layers that cost
+    nothing in all three (ReLU, dropout) are left out when ``skip_empty``.
+    Three panels side by side, one horizontal bar per layer, first layer on
+    top; each bar is the layer's percentage of the network's total.
+    """
+    if skip_empty:
+        rows = [r for r in rows if r.params or r.macs or r.type not in ("relu", "dropout", "softmax", "flatten")]
+    names = [r.name for r in rows]
+    if figsize is None:
+        figsize = (10, 0.6 + 0.22 * len(rows))
+    fig, axes = plt.subplots(1, 3, figsize=figsize, dpi=dpi, sharey=True, layout="constrained")
+    y = np.arange(len(rows))
+    for ax, (key, label, colour) in zip(axes, COST_PANELS):
+        values = np.array([getattr(r, key) for r in rows], dtype=float)
+        share = 100 * values / values.sum()
+        ax.barh(y, share, color=colour)
+        ax.set_title(f"{label}\n(total {_short(values.sum())})", fontsize=10)
+        ax.set_xlabel("% of the total", fontsize=9)
+        ax.set_xlim(0, max(share.max() * 1.15, 1))
+        ax.grid(True, axis="x", alpha=0.3)
+        ax.tick_params(labelsize=8)
+    axes[0].set_yticks(y, names)
+    axes[0].invert_yaxis()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _short(n):
+    for size, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if n >= size:
+            return f"{n / size:.3g}{suffix}"
+    return f"{n:.0f}"

@@ -79,6 +79,7 @@ def new_book(root: Path, toc_chapters: list[str]) -> None:
                   {"caption": "Reference", "chapters": [{"file": "book/api"}]}]}))
     shutil.copytree(ROOT / "book" / "_ext", root / "book" / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "book" / "api.md", root / "book" / "api.md")
+    shutil.copy(ROOT / "references.bib", root / "references.bib")  # the configuration's bibtex_bibfiles
     write(root / "book" / "intro.md", "# A fixture book\n\nBuilt by the tests, with the course's settings.\n")
 
 
