@@ -17,12 +17,13 @@ export MPLBACKEND := Agg
 # and the grader's sandbox (bubblewrap). The book itself needs none of them.
 APT_PACKAGES := chromium bubblewrap
 
-.PHONY: help setup system-deps book test exercises check-exercises grade bench bench-grade clean
+.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade bench bench-grade clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
 	@echo "make test        set up, then run every test (what CI runs)"
 	@echo "make exercises   regenerate exercises/ from solutions/"
+	@echo "make colab-cells write the chapters' Colab set-up cell from _config.yml"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
 	@echo "make bench       time cnnkit against TensorFlow"
 	@echo "make bench-grade submissions per minute of the autograder"
@@ -53,8 +54,13 @@ system-deps:
 
 # Without MPLBACKEND, so that the chapters' kernels draw figures inline
 # (an inherited Agg would leave every figure out of the book).
+# The log leaves out the known noise of the chapters' kernels (TensorFlow's
+# start-up lines, jupyter_client's TCP notice: book/_ext/buildlog.py) and says
+# how many lines it left out; the build's own warnings and errors all pass.
 book: setup
-	env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going
+	@echo "Building the book. The first build executes the 7 chapters, which takes several minutes"
+	@echo "(chapters 5 to 7 train small networks); later builds reuse the cache in _build/.jupyter_cache."
+	bash -o pipefail -c 'env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going 2>&1 | $(BIN)/python book/_ext/buildlog.py'
 	@echo "The book: $(abspath _build/html/index.html)"
 
 # One pytest run: cnnkit's tests, the grading and pipeline checks, the
@@ -67,6 +73,10 @@ test: setup system-deps
 
 exercises: setup
 	$(BIN)/python -m autograder release
+
+# The first cell of every chapter, generated from `repository:` in _config.yml.
+colab-cells: setup
+	$(BIN)/python book/_ext/course.py colab-cells book/[0-9][0-9]-*.ipynb
 
 check-exercises: setup
 	$(BIN)/python -m autograder release --check
