@@ -169,7 +169,8 @@ def colab_setup_cell(url: str, branch: str) -> str:
 
     In Colab it installs the course's package; everywhere it keeps
     TensorFlow's C++ start-up log quiet (for the chapters that import
-    TensorFlow later). `make colab-cells` writes it into the chapters, and
+    TensorFlow later) and applies the book's figure settings
+    (`cnnkit.viz.style`: drawn at the size shown, sharp, labels >= 11 px). `make colab-cells` writes it into the chapters, and
     the build warns about a chapter whose cell differs.
     """
     return (COLAB_CELL_HEADER
@@ -181,7 +182,11 @@ def colab_setup_cell(url: str, branch: str) -> str:
             "if \"google.colab\" in sys.modules:  # locally, cnnkit is installed\n"
             f"    package = \"{colab_install_target(url, branch)}\"\n"
             "    pip = [sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\"]\n"
-            "    subprocess.run([*pip, package], check=True)")
+            "    subprocess.run([*pip, package], check=True)\n"
+            "\n"
+            "from cnnkit.viz.style import use_book_style\n"
+            "\n"
+            "use_book_style()  # figures drawn at the size the book shows them")
 
 
 def find_colab_cell(cells: list[dict]) -> int | None:
@@ -455,6 +460,71 @@ def nitpick_ignore_as_tuples(app: Sphinx, config) -> None:
     config.nitpick_ignore = [tuple(entry) for entry in config.nitpick_ignore]
 
 
+# --------------------------------------------------------------------------
+# 6. Search by section
+# --------------------------------------------------------------------------
+
+# Sphinx's search lists pages, and a hit opens at the top of a long chapter.
+# The build writes every section's title and prose into
+# _static/course-sections.js; on the search page, course-search.js adds under
+# each page hit the sections that hold all the query's words, each linked to
+# its anchor with a snippet (read from that file: a book opened from disk
+# cannot fetch its own pages).
+SECTIONS_JS = "course-sections.js"
+SKIPPED_IN_SECTIONS = ("cell_output", "cell_input", "highlight")
+
+
+def _prose(node: nodes.Node) -> str:
+    """The text of a section without its subsections, code and outputs."""
+    parts = []
+    for child in node.children:
+        if isinstance(child, (nodes.section, nodes.title, nodes.literal_block, nodes.raw, nodes.comment)):
+            continue
+        if isinstance(child, nodes.Element) and set(child.get("classes", [])) & set(SKIPPED_IN_SECTIONS):
+            continue
+        if isinstance(child, nodes.Element) and any(isinstance(n, nodes.section) for n in child.children):
+            parts.append(_prose(child))
+        else:
+            parts.append(child.astext())
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+def collect_sections(app: Sphinx, doctree: nodes.document) -> None:
+    if not hasattr(app.env, "course_sections"):
+        app.env.course_sections = {}
+    sections = []
+    for section in doctree.findall(nodes.section):
+        if section["ids"] and section.children and isinstance(section[0], nodes.title):
+            sections.append((section["ids"][0], section[0].astext(), _prose(section)))
+    app.env.course_sections[app.env.docname] = sections
+
+
+def purge_sections(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "course_sections", {}).pop(docname, None)
+
+
+def merge_sections(app: Sphinx, env, docnames, other) -> None:
+    if not hasattr(env, "course_sections"):
+        env.course_sections = {}
+    env.course_sections.update({d: s for d, s in getattr(other, "course_sections", {}).items() if d in docnames})
+
+
+def write_sections(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    index = {app.builder.get_target_uri(docname): sections
+             for docname, sections in sorted(getattr(app.env, "course_sections", {}).items())
+             if docname in app.env.found_docs}
+    target = Path(app.outdir) / "_static" / SECTIONS_JS
+    target.write_text("window.COURSE_SECTIONS = " + json.dumps(index, ensure_ascii=False) + ";\n", encoding="utf-8")
+
+
+def search_page_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    if pagename == "search":
+        app.add_js_file(SECTIONS_JS)
+        app.add_js_file("course-search.js")
+
+
 STATIC = Path(__file__).resolve().parent.parent / "_static"  # book/_static: course.css, course.js
 
 
@@ -466,6 +536,11 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", add_static_files)
     app.add_css_file("course.css")
     app.add_js_file("course.js")
+    app.connect("doctree-read", collect_sections)
+    app.connect("env-purge-doc", purge_sections)
+    app.connect("env-merge-info", merge_sections)
+    app.connect("build-finished", write_sections)
+    app.connect("html-page-context", search_page_scripts)
     app.connect("config-inited", nitpick_ignore_as_tuples)
     app.connect("config-inited", use_local_mathjax)
     app.connect("config-inited", repository_substitution)

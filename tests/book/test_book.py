@@ -188,3 +188,18 @@ def test_search_finds_pages(html, browser):
     live.close()
     assert report.problems() == []
     assert any("/book/api.html" in hit for hit in hits), hits
+
+
+def test_search_leads_to_sections(html, browser):
+    # "transposed" is prose of chapter 2's section on the transposed convolution, deep in a long page.
+    sections = "#search-results ul.course-section-hits a"
+    report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / "search-transposed.png",
+                                query="?q=transposed", wait_for=sections)
+    hits = live.eval_on_selector_all(sections, "links => links.map(a => [a.href, a.textContent])")
+    live.close()
+    assert report.problems() == []
+    chapter2 = [(href, title) for href, title in hits if "/book/02-convolution.html" in href]
+    assert chapter2, hits
+    assert all("#" in href for href, _ in chapter2)
+    assert any("transpose" in title.lower() for _, title in chapter2), chapter2
+    assert not report.broken_links
