@@ -32,11 +32,13 @@ help:
 setup: $(STAMP)
 
 # Re-install only when the pins or the package metadata change.
+# pip's output goes through the same filter as the book's log (book/_ext/buildlog.py).
+QUIET  = 2>&1 | $(PYTHON) book/_ext/buildlog.py
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet pip==26.3
-	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
-	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet pip==26.3 $(QUIET)'
+	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet -r requirements.txt $(QUIET)'
+	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet --no-deps -e . $(QUIET)'
 	@touch $@
 
 # Installs the Debian packages when they are missing and we may (root with
@@ -60,7 +62,7 @@ system-deps:
 book: setup
 	@echo "Building the book. The first build executes the 7 chapters, which takes several minutes"
 	@echo "(chapters 5 to 7 train small networks); later builds reuse the cache in _build/.jupyter_cache."
-	bash -o pipefail -c 'env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going 2>&1 | $(BIN)/python book/_ext/buildlog.py'
+	bash -o pipefail -c 'env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going $(QUIET)'
 	@echo "The book: $(abspath _build/html/index.html)"
 
 # One pytest run: cnnkit's tests, the grading and pipeline checks, the

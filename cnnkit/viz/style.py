@@ -1,6 +1,6 @@
 """Figures at the size the book shows them: the chapters' set-up cell calls :func:`use_book_style`.
 
-The book's text column is about 750 CSS pixels wide at a 1280-pixel window.
+The book's text column is about 690 CSS pixels wide at a 1280-pixel window.
 A figure drawn wider is scaled down by the browser, and its labels with it
 (the 10-point labels of a 1,100-pixel figure end up 6 pixels tall). So:
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 BOOK_DPI = 72
 MIN_FONT_PT = 11.0
 # The widest a figure may be drawn, in inches, to fit the column unscaled.
-COLUMN_INCHES = 10.4
+COLUMN_INCHES = 9.5
 
 RC = {
     "figure.dpi": BOOK_DPI,

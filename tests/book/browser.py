@@ -93,10 +93,12 @@ LAYOUT = """
                  `drawn ${Math.round(drawn)} px (${(shown / drawn).toFixed(2)})`);
     }
   }
+  // An animation is cut when it or one of its controls passes the column's edge or the screen's.
+  const edge = Math.min(window.innerWidth + 1, right);
   const animations = Array.from(document.querySelectorAll('div.animation'), anim => {
     const box = anim.getBoundingClientRect();
     const controls = Array.from(anim.querySelectorAll('button, input'));
-    return {right: box.right, cut: controls.filter(c => c.getBoundingClientRect().right > window.innerWidth + 1).length};
+    return {right: box.right, cut: controls.filter(c => c.getBoundingClientRect().right > edge).length};
   });
   return {
     column: Math.round(column.width),
@@ -104,7 +106,7 @@ LAYOUT = """
     small: small,
     pageScrollsSideways: document.documentElement.scrollWidth > window.innerWidth + 1,
     pageWidth: document.documentElement.scrollWidth,
-    animationsCut: animations.filter(a => a.cut > 0 || a.right > window.innerWidth + 1).length,
+    animationsCut: animations.filter(a => a.cut > 0 || a.right > edge).length,
   };
 }
 """

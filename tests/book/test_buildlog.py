@@ -41,3 +41,28 @@ def test_known_noise_is_left_out_and_counted():
 
 def test_a_clean_log_passes_unchanged():
     assert filtered(KEPT) == KEPT
+
+
+EDITABLE = """\
+  /tmp/pip-build-env-6ssthf_c/overlay/lib/python3.11/site-packages/setuptools/command/editable_wheel.py:354: BuildBackendWarning: Editable installation.
+  !!
+
+          ********************************************************************************
+          Please be careful with folders in your working directory with the same
+          name as your package as they may take precedence during imports.
+          ********************************************************************************
+
+  !!
+    with strategy, WheelFile(wheel_path, "w") as wheel_obj:
+"""
+
+
+def test_setuptools_block_is_left_out_whole():
+    out = filtered("before\n" + EDITABLE + "after\n")
+    assert out.splitlines()[:2] == ["before", "after"]
+    assert "10 x setuptools' editable-installation advice" in out
+
+
+def test_a_block_that_does_not_end_as_known_is_given_back():
+    text = EDITABLE.splitlines(keepends=True)[0] + "".join(f"line {i}\n" for i in range(30))
+    assert filtered(text) == text
