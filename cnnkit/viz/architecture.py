@@ -40,7 +40,7 @@ def _layer(ax, xs, y, colour, size=180):
     ax.scatter(xs, np.full(len(xs), y), s=size, color=colour, zorder=3, edgecolor="black", linewidth=0.8)
 
 
-def dense_vs_conv(n_in=8, kernel_size=3, figsize=(10, 3.6), dpi=None):
+def dense_vs_conv(n_in=8, kernel_size=3, figsize=(9.5, 3.4), dpi=None):
     """Figure: a dense layer (every input to every output) next to a 1-D convolution (local, shared)."""
     n_out = n_in - kernel_size + 1
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, layout="constrained")
@@ -78,7 +78,7 @@ def dense_vs_conv(n_in=8, kernel_size=3, figsize=(10, 3.6), dpi=None):
     return fig
 
 
-def standard_stack(blocks, figsize=(10, 2.0), dpi=None):
+def standard_stack(blocks, figsize=(9.5, 2.0), dpi=None):
     """Figure: a row of labelled boxes, one per ``(name, detail, colour)`` block, joined by arrows.
 
     A name too wide for its box is broken at its spaces onto more lines: the

@@ -60,7 +60,7 @@ async () => {
 # article's content box; a block is too wide when it scrolls sideways or its
 # right edge passes the column's. A figure's drawn size is the CSS width its
 # image declares (a 2x PNG declares half its pixels), else its pixel width.
-LAYOUT = """
+LAYOUT = r"""
 () => {
   const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
   const column = article.getBoundingClientRect();
@@ -100,7 +100,20 @@ LAYOUT = """
     const controls = Array.from(anim.querySelectorAll('button, input'));
     return {right: box.right, cut: controls.filter(c => c.getBoundingClientRect().right > edge).length};
   });
+  // What makes the page wider than the screen: the outermost elements past its right edge.
+  const clipped = el => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== 'visible') { return true; }
+    }
+    return false;
+  };
+  const past = Array.from(document.querySelectorAll('body *')).filter(el => {
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.right > window.innerWidth + 1 && getComputedStyle(el).position !== 'fixed'
+           && !clipped(el);
+  }).slice(0, 5).map(describe);
   return {
+    past: past,
     column: Math.round(column.width),
     wide: wide,
     small: small,
@@ -242,7 +255,7 @@ class OfflineBrowser:
         report.broken_links = broken_local_links(report.links)
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True, timeout=60_000)
         return report, page
 
 
