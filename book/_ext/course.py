@@ -471,7 +471,7 @@ def nitpick_ignore_as_tuples(app: Sphinx, config) -> None:
 # its anchor with a snippet (read from that file: a book opened from disk
 # cannot fetch its own pages).
 SECTIONS_JS = "course-sections.js"
-SKIPPED_IN_SECTIONS = ("cell_output", "cell_input", "highlight")
+SKIPPED_IN_SECTIONS = ("cell", "cell_output", "cell_input", "highlight")  # code cells and their outputs
 
 
 def _prose(node: nodes.Node) -> str:

@@ -9,8 +9,7 @@
   var MAX_SECTIONS = 4;
   var query = new URLSearchParams(window.location.search).get("q") || "";
   var words = query.toLowerCase().split(/\s+/).filter(function (w) { return w.length > 1; });
-  var results = document.getElementById("search-results");
-  if (!words.length || !results || !window.COURSE_SECTIONS) { return; }
+  var results = null;
   var root = new URL(".", window.location.href);  // search.html is at the root of the build
 
   function count(text, word) {
@@ -65,6 +64,16 @@
     });
   }
 
-  new MutationObserver(enhance).observe(results, {childList: true, subtree: true});
-  enhance();
+  function start() {
+    results = document.getElementById("search-results");
+    if (!words.length || !results || !window.COURSE_SECTIONS) { return; }
+    new MutationObserver(enhance).observe(results, {childList: true, subtree: true});
+    enhance();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

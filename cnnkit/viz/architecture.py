@@ -78,13 +78,14 @@ def dense_vs_conv(n_in=8, kernel_size=3, figsize=(9.5, 3.4), dpi=None):
     return fig
 
 
-def standard_stack(blocks, figsize=(9.5, 2.0), dpi=None):
+def standard_stack(blocks, figsize=(9.5, 2.2), dpi=None):
     """Figure: a row of labelled boxes, one per ``(name, detail, colour)`` block, joined by arrows.
 
     A name too wide for its box is broken at its spaces onto more lines: the
     labels stay inside their boxes at the book's 11-point minimum.
     """
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)  # the boxes get the whole width
     ax.set_xlim(-0.05, len(blocks) * 1.25 - 0.2)
     ax.set_ylim(0.05, 1.05)
     ax.axis("off")

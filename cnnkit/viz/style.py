@@ -9,8 +9,8 @@ A figure drawn wider is scaled down by the browser, and its labels with it
 - inline figures are PNGs at twice that resolution that declare their CSS
   size (IPython's "retina" format), sharp on high-density screens;
 - no text is smaller than ``MIN_FONT_PT = 11`` points, hence 11 pixels: the
-  default size is 11, and smaller sizes set by a helper or a chapter are
-  raised to it when the figure is shown (constrained layouts make room).
+  default size is 12, and sizes below 11 set by a helper or a chapter are
+  raised to 11 when the figure is shown (constrained layouts make room).
 
 In Jupyter or Colab the same settings apply, so a figure looks as in the book.
 """
@@ -25,7 +25,7 @@ COLUMN_INCHES = 9.5
 RC = {
     "figure.dpi": BOOK_DPI,
     "savefig.dpi": "figure",
-    "font.size": MIN_FONT_PT,
+    "font.size": 12,  # labels and ticks at 12 px; nothing below MIN_FONT_PT
     "axes.titlesize": "large",
     "legend.fontsize": "medium",
     "xtick.labelsize": "medium",

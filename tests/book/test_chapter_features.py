@@ -20,7 +20,7 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from .browser import offline_browser
+from .browser import accessibility_violations, offline_browser
 from .building import ROOT, STRICT, jupyter_book
 from .pages import WIDGET_VIEW, built_pages, holds_widget, remote_loads
 
@@ -140,6 +140,13 @@ def test_chapter_works_offline_in_chromium(chapter):
     assert report.math == 2 and report.typeset == 2
     assert len(report.animations) == 1 and report.animations[0]["frames"] == 9
     assert report.animations[0]["advanced"]
+
+
+def test_animation_has_alternative_text_and_labelled_controls(chapter):
+    _, page = chapter
+    assert page.get_attribute("div.animation img", "alt")
+    assert page.get_attribute("div.animation input.anim-slider", "aria-label") == "Frame of the animation"
+    assert accessibility_violations(page) == []
 
 
 def test_chapter_and_figure_are_numbered(chapter):
