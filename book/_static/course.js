@@ -24,10 +24,12 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", whenTypeset);
-  } else {
+  // MathJax's script is loaded by the time of `load`; its startup promise
+  // resolves once the page is typeset.
+  if (document.readyState === "complete") {
     whenTypeset();
+  } else {
+    window.addEventListener("load", whenTypeset);
   }
   window.addEventListener("resize", markScrollingMath);
 })();

@@ -112,7 +112,11 @@ LAYOUT = r"""
     return box.width > 0 && box.right > window.innerWidth + 1 && getComputedStyle(el).position !== 'fixed'
            && !clipped(el);
   }).slice(0, 5).map(describe);
+  // Display math wider than the column must show that it scrolls (course.js marks it).
+  const unmarkedMath = Array.from(document.querySelectorAll('div.math, mjx-container[display="true"]'))
+      .filter(m => m.scrollWidth > m.clientWidth + 1 && !m.classList.contains('course-scrolls')).length;
   return {
+    unmarkedMath: unmarkedMath,
     past: past,
     column: Math.round(column.width),
     wide: wide,

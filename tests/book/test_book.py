@@ -166,6 +166,7 @@ def test_page_fits_a_phone(html, browser, page):
         live.close()
     assert not found["pageScrollsSideways"], f"the page is {found['pageWidth']} px wide at 390 px"
     assert found["animationsCut"] == 0, "an animation or its controls pass the screen's edge"
+    assert found["unmarkedMath"] == 0, "a formula wider than the column does not show that it scrolls"
 
 
 def test_api_page_links_to_the_sections_of_the_book(html):
