@@ -17,12 +17,13 @@ export MPLBACKEND := Agg
 # and the grader's sandbox (bubblewrap). The book itself needs none of them.
 APT_PACKAGES := chromium bubblewrap
 
-.PHONY: help setup system-deps book test exercises check-exercises grade bench bench-grade clean
+.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade bench bench-grade clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
 	@echo "make test        set up, then run every test (what CI runs)"
 	@echo "make exercises   regenerate exercises/ from solutions/"
+	@echo "make colab-cells write the chapters' Colab set-up cell from _config.yml"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
 	@echo "make bench       time cnnkit against TensorFlow, and a cnnkit.nn epoch against Keras"
 	@echo "make bench-grade submissions per minute of the autograder"
@@ -31,11 +32,13 @@ help:
 setup: $(STAMP)
 
 # Re-install only when the pins or the package metadata change.
+# pip's output goes through the same filter as the book's log (book/_ext/buildlog.py).
+QUIET  = 2>&1 | $(PYTHON) book/_ext/buildlog.py
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet pip==26.3
-	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
-	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet pip==26.3 $(QUIET)'
+	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet -r requirements.txt $(QUIET)'
+	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet --no-deps -e . $(QUIET)'
 	$(VENV)/bin/python -m autograder.install_tools
 	@touch $@
 
@@ -54,8 +57,13 @@ system-deps:
 
 # Without MPLBACKEND, so that the chapters' kernels draw figures inline
 # (an inherited Agg would leave every figure out of the book).
+# The log leaves out the known noise of the chapters' kernels (TensorFlow's
+# start-up lines, jupyter_client's TCP notice: book/_ext/buildlog.py) and says
+# how many lines it left out; the build's own warnings and errors all pass.
 book: setup
-	env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going
+	@echo "Building the book. The first build executes the 7 chapters, which takes several minutes"
+	@echo "(chapters 5 to 7 train small networks); later builds reuse the cache in _build/.jupyter_cache."
+	bash -o pipefail -c 'env -u MPLBACKEND $(BIN)/jupyter-book build . --keep-going $(QUIET)'
 	@echo "The book: $(abspath _build/html/index.html)"
 
 # One pytest run: cnnkit's tests, the grading and pipeline checks, the
@@ -68,6 +76,10 @@ test: setup system-deps
 
 exercises: setup
 	$(BIN)/python -m autograder release
+
+# The first cell of every chapter, generated from `repository:` in _config.yml.
+colab-cells: setup
+	$(BIN)/python book/_ext/course.py colab-cells book/[0-9][0-9]-*.ipynb
 
 check-exercises: setup
 	$(BIN)/python -m autograder release --check

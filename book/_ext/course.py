@@ -54,6 +54,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
+from sphinx.util.console import bold, red
 from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
@@ -144,20 +145,85 @@ def repository_substitution(app: Sphinx, config) -> None:
     config.myst_substitutions.setdefault("repository", f"[the course's repository]({url})")
 
 
+# The placeholder `repository.url` of _config.yml, until the course is
+# published. While it is there, Colab links would open a repository that does
+# not exist: the build hides them and says so (see `hide_colab_until_published`).
+PLACEHOLDER_REPOSITORY = "https://github.com/cnn-course/cnn-course"
+
+
+def is_placeholder(url: str) -> bool:
+    return url.rstrip("/") == PLACEHOLDER_REPOSITORY
+
+
 def colab_install_target(url: str, branch: str) -> str:
     """The pip requirement a chapter's Colab set-up cell installs: cnnkit from the repository."""
     return f"cnnkit @ git+{url}@{branch}"
 
 
+COLAB_CELL_HEADER = ("# Set-up, hidden in the book. `make colab-cells` writes this cell\n"
+                     "# from _config.yml: edit that file, not this cell.\n")
+
+
 def colab_setup_cell(url: str, branch: str) -> str:
-    """The Colab set-up cell, as chapter authors copy it from book/maintainers.md."""
-    return ("# In Colab, install the course's package first (a local set-up already has it).\n"
+    """The first cell of every chapter, generated from `repository:` in _config.yml.
+
+    In Colab it installs the course's package; everywhere it keeps
+    TensorFlow's C++ start-up log quiet (for the chapters that import
+    TensorFlow later) and applies the book's figure settings
+    (`cnnkit.viz.style`: drawn at the size shown, sharp, labels >= 11 px). `make colab-cells` writes it into the chapters, and
+    the build warns about a chapter whose cell differs.
+    """
+    return (COLAB_CELL_HEADER
+            + "import os\n"
             "import subprocess\n"
             "import sys\n"
             "\n"
-            "if \"google.colab\" in sys.modules:\n"
-            "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
-            f"                    \"{colab_install_target(url, branch)}\"], check=True)\n")
+            "os.environ.setdefault(\"TF_CPP_MIN_LOG_LEVEL\", \"3\")\n"
+            "if \"google.colab\" in sys.modules:  # locally, cnnkit is installed\n"
+            f"    package = \"{colab_install_target(url, branch)}\"\n"
+            "    pip = [sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\"]\n"
+            "    subprocess.run([*pip, package], check=True)\n"
+            "\n"
+            "from cnnkit.viz.style import use_book_style\n"
+            "\n"
+            "use_book_style()  # figures drawn at the size the book shows them")
+
+
+def find_colab_cell(cells: list[dict]) -> int | None:
+    """Index of a notebook's Colab set-up cell (the code cell that mentions google.colab), or None."""
+    return next((i for i, cell in enumerate(cells) if cell.get("cell_type") == "code"
+                 and "google.colab" in "".join(cell.get("source", ""))), None)
+
+
+def write_colab_cell(path: Path, url: str, branch: str, check: bool = False) -> bool:
+    """Make the notebook's first cell the generated Colab set-up cell; True if the file changed (or would).
+
+    Only that cell changes, and the file keeps nbformat's JSON layout, so the
+    edit merges with anyone else's cells.
+    """
+    text = path.read_text(encoding="utf-8")
+    notebook = json.loads(text)
+    cells = notebook["cells"]
+    source = colab_setup_cell(url, branch)
+    lines = source.splitlines(keepends=True)
+    index = find_colab_cell(cells)
+    if index is None:
+        cells.insert(0, {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["remove-cell"]},
+                         "outputs": [], "source": lines})
+    else:
+        cell = cells[index]
+        cell["source"] = lines
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "remove-cell" not in tags:
+            tags.append("remove-cell")
+        if index != 0:
+            cells.insert(0, cells.pop(index))
+    new = json.dumps(notebook, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    if new == text:
+        return False
+    if not check:
+        path.write_text(new, encoding="utf-8")
+    return True
 
 
 def colab_link(app: Sphinx, repo_path: str) -> str | None:
@@ -167,6 +233,21 @@ def colab_link(app: Sphinx, repo_path: str) -> str | None:
     if not colab or not url.startswith("https://github.com/"):
         return None
     return f"{colab}/github/{url.removeprefix('https://github.com/')}/blob/{branch}/{repo_path}"
+
+
+def hide_colab_until_published(app: Sphinx, config) -> None:
+    """While `repository.url` is the placeholder, no Colab buttons or links, and the build says why."""
+    url, _ = repository(app)
+    if not is_placeholder(url):
+        return
+    launch = dict(config.html_theme_options.get("launch_buttons", {}))
+    if launch.get("colab_url"):
+        launch["colab_url"] = ""
+        config.html_theme_options["launch_buttons"] = launch
+    # Not a Sphinx warning: the strict build (-W) must pass before publication.
+    logger.info(bold(red(f"course: Colab buttons and links are left out: repository.url in _config.yml is "
+                         f"still the placeholder {PLACEHOLDER_REPOSITORY}. Set it to the published "
+                         "repository, then run `make colab-cells`.")))
 
 
 class ChapterExercise(SphinxDirective):
@@ -222,8 +303,11 @@ class ColabSetupCell(SphinxDirective):
 # cnnkit's docstrings end with a pointer such as `Book: chapter 2, "Convolution
 # and filters", section "Backward pass".` As written, NumPy-style parsing files
 # it under whatever section precedes it (See Also, Raises). Move it up, under
-# the summary, and link "chapter N" to book/NN-* once that chapter is in the book.
+# the summary, and link "chapter N" to book/NN-* once that chapter is in the
+# book: to the section the pointer names (a quoted title or a parenthesised
+# one), else to the chapter's top.
 BOOK_POINTER = re.compile(r"^Book: chapter (\d+)\b")
+POINTER_TITLES = re.compile(r'"([^"]+)"|\(([^)]+)\)')
 
 
 def link_book_pointer(app: Sphinx, what, name, obj, options, lines: list[str]) -> None:
@@ -239,9 +323,53 @@ def link_book_pointer(app: Sphinx, what, name, obj, options, lines: list[str]) -
     # Only chapters in the table of contents are pages (an unlisted one fails a test of its own).
     pages = sorted(doc for doc in app.env.found_docs if doc.startswith(f"book/{chapter:02d}-"))
     if pages:
-        text = text.replace(f"chapter {chapter}", f":doc:`chapter {chapter} </{pages[0]}>`", 1)
+        titles = [a or b for a, b in POINTER_TITLES.findall(text)]
+        target = "|".join([pages[0], *titles]).replace("`", "'")
+        text = text.replace(f"chapter {chapter}", f":book-section:`chapter {chapter} <{target}>`", 1)
     summary_end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
     lines[summary_end:summary_end] = ["", text]
+
+
+class book_section(nodes.reference):
+    """A link to a chapter, pointed at the section named by its titles once every page is read."""
+
+
+def book_section_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    match = re.fullmatch(r"(.*?)\s*<(.*)>", text, flags=re.DOTALL)
+    label, target = match.group(1), match.group(2).split("|")
+    node = book_section(rawtext, label, internal=True, course_doc=target[0], course_titles=target[1:])
+    return [node], []
+
+
+def _normalise(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
+
+
+def section_anchors(env, docname: str) -> dict[str, str]:
+    """A page's section titles (normalised) and their anchors, from its table of contents."""
+    anchors = {}
+    toc = env.tocs.get(docname)
+    if toc is None:
+        return anchors
+    for ref in toc.findall(nodes.reference):
+        if ref.get("anchorname"):
+            anchors.setdefault(_normalise(ref.astext()), ref["anchorname"])
+    return anchors
+
+
+def resolve_book_sections(app: Sphinx, doctree: nodes.document, fromdocname: str) -> None:
+    for node in list(doctree.findall(book_section)):
+        docname = node["course_doc"]
+        anchors = section_anchors(app.env, docname)
+        anchor = ""
+        for title in reversed(node["course_titles"]):  # the most specific title comes last
+            wanted = _normalise(title)
+            anchor = anchors.get(wanted) or next((a for t, a in anchors.items() if t.startswith(wanted)), "")
+            if anchor:
+                break
+        ref = nodes.reference(node.rawsource, node.astext(), internal=True,
+                              refuri=app.builder.get_relative_uri(fromdocname, docname) + anchor)
+        node.replace_self(ref)
 
 
 # --------------------------------------------------------------------------
@@ -252,12 +380,26 @@ def link_book_pointer(app: Sphinx, what, name, obj, options, lines: list[str]) -
 # (Font Awesome 4, for the icons of its buttons). Offline it cannot load; the
 # theme's own Font Awesome draws the icons instead, so drop the link.
 JSHTML_CDN_LINK = re.compile(r'<link rel="stylesheet"\s+href="https://maxcdn\.bootstrapcdn\.com/font-awesome/[^"]*">\s*')
+# Its frame and its slider carry no text for a screen reader (axe-core:
+# image-alt and label, both critical).
+JSHTML_FRAME = re.compile(r'<img id="(_anim_img[0-9a-f]+)"(?![^>]*\balt=)')
+JSHTML_SLIDER = re.compile(r'<input id="_anim_slider[0-9a-f]+"(?![^>]*\baria-label=)')
+ANIMATION_ALT = ("Animation, one frame at a time: the text around it describes what it shows; "
+                 "use the buttons and the slider below to step through the frames")
+
+
+def accessible_animation(html: str) -> str:
+    """matplotlib's `to_jshtml()` output with alternative text and labelled controls, and no CDN link."""
+    html = JSHTML_CDN_LINK.sub("", html)
+    html = JSHTML_FRAME.sub(lambda m: f'{m.group(0)} alt="{ANIMATION_ALT}"', html)
+    return JSHTML_SLIDER.sub(lambda m: f'{m.group(0)} aria-label="Frame of the animation"', html)
 
 
 def drop_animation_cdn_link(app: Sphinx, doctree: nodes.document) -> None:
     for node in list(doctree.findall(nodes.raw)):
-        if "html" in node.get("format", "").split() and JSHTML_CDN_LINK.search(node.astext()):
-            text = JSHTML_CDN_LINK.sub("", node.astext())
+        if "html" in node.get("format", "").split() and "anim-slider" in node.astext() \
+                or JSHTML_CDN_LINK.search(node.astext()):
+            text = accessible_animation(node.astext())
             node.replace_self(nodes.raw(text, text, **node.attributes))
 
 
@@ -290,7 +432,7 @@ CHAPTER = re.compile(r"^book/\d\d-")  # book/NN-topic: a chapter
 
 def check_chapters(app: Sphinx, env) -> list[str]:
     """Warn about toc pages that Colab cannot open, or that would fail there."""
-    needle = colab_install_target(*repository(app))
+    expected = colab_setup_cell(*repository(app))
     for docname in sorted(env.found_docs):
         path = Path(env.doc2path(docname))
         if path.suffix == ".md" and "kernelspec" in env.metadata.get(docname, {}):
@@ -301,10 +443,11 @@ def check_chapters(app: Sphinx, env) -> list[str]:
             continue
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
         code = ["".join(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "code"]
-        if not any("google.colab" in source and needle in source for source in code):
-            logger.warning(f"{docname}: no Colab set-up cell installing {needle!r}; copy the cell from "
-                           "book/maintainers.md (the For maintainers page) to the top of the chapter",
-                           location=docname, type="course", subtype="colab")
+        if not code or code[0] != expected:
+            found = "no Colab set-up cell" if find_colab_cell(cells) is None else \
+                "its first cell is not the Colab set-up cell that _config.yml gives"
+            logger.warning(f"{docname}: {found}; run `make colab-cells` to write it "
+                           "(see book/maintainers.md)", location=docname, type="course", subtype="colab")
         markdown = "".join("".join(cell.get("source", "")) for cell in cells if cell.get("cell_type") == "markdown")
         if CHAPTER.match(docname) and "{chapter-exercise}" not in markdown:
             logger.warning(f"{docname}: a chapter ends with its exercise: add a `chapter-exercise` box "
@@ -317,15 +460,124 @@ def nitpick_ignore_as_tuples(app: Sphinx, config) -> None:
     config.nitpick_ignore = [tuple(entry) for entry in config.nitpick_ignore]
 
 
+# --------------------------------------------------------------------------
+# 6. Search by section
+# --------------------------------------------------------------------------
+
+# Sphinx's search lists pages, and a hit opens at the top of a long chapter.
+# The build writes every section's title and prose into
+# _static/course-sections.js; on the search page, course-search.js adds under
+# each page hit the sections that hold all the query's words, each linked to
+# its anchor with a snippet (read from that file: a book opened from disk
+# cannot fetch its own pages).
+SECTIONS_JS = "course-sections.js"
+SKIPPED_IN_SECTIONS = ("cell", "cell_output", "cell_input", "highlight")  # code cells and their outputs
+
+
+def _prose(node: nodes.Node) -> str:
+    """The text of a section without its subsections, code and outputs."""
+    parts = []
+    for child in node.children:
+        if isinstance(child, (nodes.section, nodes.title, nodes.literal_block, nodes.raw, nodes.comment)):
+            continue
+        if isinstance(child, nodes.Element) and set(child.get("classes", [])) & set(SKIPPED_IN_SECTIONS):
+            continue
+        if isinstance(child, nodes.Element) and any(isinstance(n, nodes.section) for n in child.children):
+            parts.append(_prose(child))
+        else:
+            parts.append(child.astext())
+    return re.sub(r"\s+", " ", " ".join(parts)).strip()
+
+
+def collect_sections(app: Sphinx, doctree: nodes.document) -> None:
+    if not hasattr(app.env, "course_sections"):
+        app.env.course_sections = {}
+    sections = []
+    for section in doctree.findall(nodes.section):
+        if section["ids"] and section.children and isinstance(section[0], nodes.title):
+            sections.append((section["ids"][0], section[0].astext(), _prose(section)))
+    app.env.course_sections[app.env.docname] = sections
+
+
+def purge_sections(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "course_sections", {}).pop(docname, None)
+
+
+def merge_sections(app: Sphinx, env, docnames, other) -> None:
+    if not hasattr(env, "course_sections"):
+        env.course_sections = {}
+    env.course_sections.update({d: s for d, s in getattr(other, "course_sections", {}).items() if d in docnames})
+
+
+def write_sections(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    index = {app.builder.get_target_uri(docname): sections
+             for docname, sections in sorted(getattr(app.env, "course_sections", {}).items())
+             if docname in app.env.found_docs}
+    target = Path(app.outdir) / "_static" / SECTIONS_JS
+    target.write_text("window.COURSE_SECTIONS = " + json.dumps(index, ensure_ascii=False) + ";\n", encoding="utf-8")
+
+
+def search_page_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    if pagename == "search":
+        app.add_js_file(SECTIONS_JS)
+        app.add_js_file("course-search.js")
+
+
+STATIC = Path(__file__).resolve().parent.parent / "_static"  # book/_static: course.css, course.js
+
+
+def add_static_files(app: Sphinx, config) -> None:
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", add_static_files)
+    app.add_css_file("course.css")
+    app.add_js_file("course.js")
+    app.connect("doctree-read", collect_sections)
+    app.connect("env-purge-doc", purge_sections)
+    app.connect("env-merge-info", merge_sections)
+    app.connect("build-finished", write_sections)
+    app.connect("html-page-context", search_page_scripts)
     app.connect("config-inited", nitpick_ignore_as_tuples)
     app.connect("config-inited", use_local_mathjax)
     app.connect("config-inited", repository_substitution)
+    app.connect("config-inited", hide_colab_until_published)
     app.connect("build-finished", copy_mathjax)
     app.add_directive("chapter-exercise", ChapterExercise)
     app.add_directive("colab-setup-cell", ColabSetupCell)
     app.connect("autodoc-process-docstring", link_book_pointer, priority=400)  # before napoleon's (500)
+    app.add_role("book-section", book_section_role)
+    app.connect("doctree-resolved", resolve_book_sections)
     app.connect("env-updated", check_chapters)
     app.connect("html-page-context", drop_thebe_assets)
     app.connect("doctree-read", drop_animation_cdn_link)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python book/_ext/course.py colab-cells [--check] NOTEBOOK...` (what `make colab-cells` runs)."""
+    import argparse
+
+    import yaml
+
+    parser = argparse.ArgumentParser(prog="course.py", description=main.__doc__)
+    parser.add_argument("command", choices=["colab-cells"])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook would change")
+    parser.add_argument("--config", type=Path, default=Path("_config.yml"))
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    repo = yaml.safe_load(args.config.read_text(encoding="utf-8")).get("repository", {})
+    url, branch = (repo.get("url") or "").rstrip("/"), repo.get("branch") or "main"
+    changed = [path for path in args.notebooks if write_colab_cell(path, url, branch, check=args.check)]
+    for path in changed:
+        print(f"{path}: Colab set-up cell {'differs' if args.check else 'written'} ({url}@{branch})")
+    if is_placeholder(url):
+        print(f"note: repository.url is still the placeholder {PLACEHOLDER_REPOSITORY}")
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -40,7 +40,7 @@ def _layer(ax, xs, y, colour, size=180):
     ax.scatter(xs, np.full(len(xs), y), s=size, color=colour, zorder=3, edgecolor="black", linewidth=0.8)
 
 
-def dense_vs_conv(n_in=8, kernel_size=3, figsize=(10, 3.6), dpi=100):
+def dense_vs_conv(n_in=8, kernel_size=3, figsize=(9.5, 3.4), dpi=None):
     """Figure: a dense layer (every input to every output) next to a 1-D convolution (local, shared)."""
     n_out = n_in - kernel_size + 1
     fig, (left, right) = plt.subplots(1, 2, figsize=figsize, dpi=dpi, layout="constrained")
@@ -49,8 +49,8 @@ def dense_vs_conv(n_in=8, kernel_size=3, figsize=(10, 3.6), dpi=100):
         ax.set_xlim(-0.8, n_in - 0.2)
         ax.set_ylim(-0.75, 1.3)
         ax.axis("off")
-        ax.text(-0.7, 0, "input", ha="right", va="center", fontsize=10)
-        ax.text(-0.7, 1, "output", ha="right", va="center", fontsize=10)
+        ax.text(-0.7, 0, "input", ha="right", va="center", fontsize=11)
+        ax.text(-0.7, 1, "output", ha="right", va="center", fontsize=11)
 
     # Dense: one distinct weight per (input, output) pair.
     xout_dense = np.linspace(0, n_in - 1, n_out)
@@ -74,22 +74,36 @@ def dense_vs_conv(n_in=8, kernel_size=3, figsize=(10, 3.6), dpi=100):
     right.set_title(f"convolution: {kernel_size} weights, shared by every output", fontsize=11)
     for t in range(kernel_size):
         right.plot([], [], color=KERNEL_COLOURS[t], linewidth=2.2, label=f"$w_{t}$")
-    right.legend(loc="upper center", ncols=kernel_size, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 0.08))
+    right.legend(loc="upper center", ncols=kernel_size, fontsize=11, frameon=False, bbox_to_anchor=(0.5, 0.08))
     return fig
 
 
-def standard_stack(blocks, figsize=(10, 2.0), dpi=100):
-    """Figure: a row of labelled boxes, one per ``(name, detail, colour)`` block, joined by arrows."""
+def standard_stack(blocks, figsize=(9.5, 2.2), dpi=None):
+    """Figure: a row of labelled boxes, one per ``(name, detail, colour)`` block, joined by arrows.
+
+    A name too wide for its box is broken at its spaces onto more lines: the
+    labels stay inside their boxes at the book's 11-point minimum.
+    """
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)  # the boxes get the whole width
     ax.set_xlim(-0.05, len(blocks) * 1.25 - 0.2)
     ax.set_ylim(0.05, 1.05)
     ax.axis("off")
+    renderer = fig.canvas.get_renderer()
+    box_pixels = ax.transData.transform((1.0, 0))[0] - ax.transData.transform((0, 0))[0]
     for k, (name, detail, colour) in enumerate(blocks):
         x = k * 1.25
         ax.add_patch(FancyBboxPatch((x, 0.15), 1.0, 0.8, boxstyle="round,pad=0.02", facecolor=colour,
                                     edgecolor="#333333"))
-        ax.text(x + 0.5, 0.68, name, ha="center", va="center", fontsize=11, weight="bold")
-        ax.text(x + 0.5, 0.38, detail, ha="center", va="center", fontsize=10)
+        label = ax.text(x + 0.5, 0.6, name, ha="center", va="bottom", fontsize=11, weight="bold",
+                        linespacing=1.1)
+        words = name.split()
+        lines = 1
+        while label.get_window_extent(renderer).width > 0.92 * box_pixels and lines < len(words):
+            lines += 1
+            per_line = -(-len(words) // lines)
+            label.set_text("\n".join(" ".join(words[i:i + per_line]) for i in range(0, len(words), per_line)))
+        ax.text(x + 0.5, 0.5, detail, ha="center", va="top", fontsize=11)
         if k:
             ax.annotate("", xy=(x - 0.01, 0.55), xytext=(x - 0.24, 0.55),
                         arrowprops=dict(arrowstyle="->", color="#333333"))

@@ -53,7 +53,7 @@ def as_html(anim):
     return HTML(anim.to_jshtml())
 
 
-def sliding_window_1d(x, w, stride=1, padding=0, dilation=1, interval=900, dpi=90, title=None):
+def sliding_window_1d(x, w, stride=1, padding=0, dilation=1, interval=900, dpi=None, title=None):
     """Animate a 1-D cross-correlation: the kernel slides over the padded input, one output per frame.
 
     ``x`` and ``w`` are 1-D. The output row is filled with the values of
@@ -66,7 +66,8 @@ def sliding_window_1d(x, w, stride=1, padding=0, dilation=1, interval=900, dpi=9
     assert len(out) == conv_output_size(len(x), k, stride, padding, dilation)
     xp = np.pad(x, padding)
     width = max(n_pad, 8) + 3.5
-    fig, ax = plt.subplots(figsize=(0.62 * width, 2.5), dpi=dpi, layout="constrained")
+    # At most 9.5 inches: the book shows it unscaled (cnnkit.viz.style).
+    fig, ax = plt.subplots(figsize=(min(0.62 * width, 9.5), 2.5), dpi=dpi, layout="constrained")
 
     def frame(step):
         ax.clear()
@@ -99,7 +100,7 @@ def sliding_window_1d(x, w, stride=1, padding=0, dilation=1, interval=900, dpi=9
     return animation.FuncAnimation(fig, frame, frames=len(out), interval=interval, blit=False)
 
 
-def sliding_window_2d(x, w, stride=1, padding=0, dilation=1, interval=700, dpi=80, title=None):
+def sliding_window_2d(x, w, stride=1, padding=0, dilation=1, interval=700, dpi=None, title=None):
     """Animate a 2-D cross-correlation of one channel: the window on the left, the output filling on the right.
 
     ``x`` is ``(H, W)`` and ``w`` ``(KH, KW)``. Padding cells are grey, the
@@ -131,7 +132,7 @@ def sliding_window_2d(x, w, stride=1, padding=0, dilation=1, interval=700, dpi=8
                       colour="#888888" if pad and not tap else "black")
         left.add_patch(Rectangle((cols[0] - 0.08, rows[0] - 0.08), cols[-1] - cols[0] + 1.16,
                                  rows[-1] - rows[0] + 1.16, fill=False, edgecolor=SPAN, linewidth=2.5))
-        left.set_title("padded input" if padding else "input", fontsize=10)
+        left.set_title("padded input" if padding else "input", fontsize=11)
         right.set_xlim(-0.1, max(wo, 2) + 0.1)
         right.set_ylim(max(ho, 2) + 0.1, -0.1)
         for r in range(ho):
@@ -143,7 +144,7 @@ def sliding_window_2d(x, w, stride=1, padding=0, dilation=1, interval=700, dpi=8
                     _cell(right, c, r, _fmt(out[r, c]), face=CURRENT, colour="white", weight="bold", fontsize=11)
                 else:
                     _cell(right, c, r, "", edge="#BBBBBB")
-        right.set_title(f"output {ho}x{wo}", fontsize=10)
+        right.set_title(f"output {ho}x{wo}", fontsize=11)
         settings = f"stride {stride}, padding {padding}, dilation {dilation}"
         fig.suptitle(f"{title + ': ' if title else ''}{settings}; output[{i}, {j}]", fontsize=11)
         return []

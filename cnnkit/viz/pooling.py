@@ -117,7 +117,7 @@ def _window_frame(ax, window, colour, linewidth=3.0, inset=0.0):
                            edgecolor=colour, linewidth=linewidth, clip_on=False))
 
 
-def routing_figure(x, size=2, stride=None, dout=None, fmt="{:g}", figsize=(11, 3.6)):
+def routing_figure(x, size=2, stride=None, dout=None, fmt="{:g}", figsize=(9.5, 3.4)):
     """Forward and backward of max pooling on one ``(H, W)`` array, side by side; returns the figure.
 
     Left: the input with each window framed in its colour and its first
@@ -159,7 +159,7 @@ def _light(colour, amount=0.55):
     return tuple(rgb + (1 - rgb) * amount)
 
 
-def routing_animation(x, size=2, stride=None, dout=None, fmt="{:g}", figsize=(10, 3.4), interval=900, dpi=72):
+def routing_animation(x, size=2, stride=None, dout=None, fmt="{:g}", figsize=(9.5, 3.3), interval=900, dpi=None):
     """Max pooling's backward pass one window at a time; returns ``(fig, FuncAnimation)``.
 
     Frame ``k`` frames window ``k`` on the input and marks its first maximum,

@@ -56,8 +56,8 @@ def plot_shapes(rows, title=None):
         height = max(height, 0.08)
         ax.add_patch(Rectangle((i - width / 2, 0.5 - height / 2), width, height, facecolor=colour, alpha=0.75,
                                edgecolor="black", linewidth=0.8))
-        ax.text(i, 0.5 + height / 2 + 0.04, text, ha="center", va="bottom", fontsize=10)
-        ax.text(i, -0.04, name, ha="center", va="top", fontsize=10)
+        ax.text(i, 0.5 + height / 2 + 0.04, text, ha="center", va="bottom", fontsize=11)
+        ax.text(i, -0.04, name, ha="center", va="top", fontsize=11)
         if i:
             ax.annotate("", xy=(i - 0.5 + 0.12, 0.5), xytext=(i - 0.5 - 0.12, 0.5),
                         arrowprops=dict(arrowstyle="->", color="gray", lw=1.2))
@@ -69,24 +69,49 @@ def plot_shapes(rows, title=None):
     return fig
 
 
-def plot_history(histories, metrics=("loss", "accuracy"), size=(4.6, 3.2)):
+def plot_history(histories, metrics=("loss", "accuracy"), size=(4.6, 3.2), best=None):
     """Learning curves: one panel per metric, training (solid) and validation (dashed) per model.
 
     ``histories`` maps a model's name to a Keras ``History.history`` dict
-    (``{"loss": [...], "val_loss": [...], ...}``).
+    (``{"loss": [...], "val_loss": [...], ...}``). Epochs count from 1, in
+    whole numbers. ``best`` marks an epoch the text talks about (say, the one
+    early stopping kept): an int for every model, or a dict from a model's
+    name to its epoch; each panel gets a dotted line there and a ring on the
+    validation curve.
     """
+    from matplotlib.ticker import MaxNLocator
+
+    if isinstance(best, dict):
+        unknown = set(best) - set(histories)
+        if unknown:
+            raise ValueError(f"plot_history: best names models that histories does not have: {sorted(unknown)}")
     fig, axes = plt.subplots(1, len(metrics), figsize=(size[0] * len(metrics), size[1]), squeeze=False,
                              layout="constrained")
     for ax, metric in zip(axes[0], metrics):
         for colour, (name, history) in zip(COLOURS, histories.items()):
             epochs = np.arange(1, len(history[metric]) + 1)
             ax.plot(epochs, history[metric], color=colour, label=f"{name}, training")
-            if f"val_{metric}" in history:
-                ax.plot(epochs, history[f"val_{metric}"], color=colour, linestyle="--", label=f"{name}, validation")
+            validation = history.get(f"val_{metric}")
+            if validation is not None:
+                ax.plot(epochs, validation, color=colour, linestyle="--", label=f"{name}, validation")
+            epoch = best.get(name) if isinstance(best, dict) else best
+            if epoch is not None:
+                if not 1 <= int(epoch) <= len(epochs):
+                    raise ValueError(f"plot_history: best epoch of {name!r} must be in 1..{len(epochs)}, "
+                                     f"got {epoch}")
+                curve = validation if validation is not None else history[metric]
+                ax.axvline(epoch, color=colour, linestyle=":", linewidth=1.2)
+                ax.plot([epoch], [curve[int(epoch) - 1]], "o", markersize=9, markerfacecolor="none",
+                        markeredgecolor=colour, markeredgewidth=1.8,
+                        label=f"{name}, best epoch ({int(epoch)})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=8)
+    # Below the panels, where it hides no curve.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 2 if best is not None else 4),
+               frameon=False)
     return fig
 
 
@@ -106,7 +131,7 @@ def plot_confusion_matrix(counts, labels=None, title=None, ax=None):
     for i in range(k):
         for j in range(k):
             if counts[i, j]:
-                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8,
+                ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=11,
                         color="white" if shown[i, j] > threshold else "black")
     ax.set_xticks(range(k), labels)
     ax.set_yticks(range(k), labels)
@@ -132,7 +157,7 @@ def plot_images(images, titles=None, ncols=10, size=1.0, cmap="gray_r", suptitle
         if index < n:
             ax.imshow(images[index], cmap=cmap, vmin=0, vmax=1)
             if titles is not None:
-                ax.set_title(titles[index], fontsize=8)
+                ax.set_title(titles[index], fontsize=11)
     if suptitle:
         fig.suptitle(suptitle)
     return fig

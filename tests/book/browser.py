@@ -18,6 +18,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--no-first-run", "--disable-component-update", "--disable-sync"]
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}  # a phone held upright, in CSS pixels
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="\d+; *url=([^"]+)"', re.IGNORECASE)
 
 # Runs in the page once it has loaded: waits for MathJax and the fonts, then
@@ -53,6 +54,100 @@ async () => {
   };
 }
 """
+
+
+# Runs in a page at its viewport: what does not fit. The text column is the
+# article's content box; a block is too wide when it scrolls sideways or its
+# right edge passes the column's. A figure's drawn size is the CSS width its
+# image declares (a 2x PNG declares half its pixels), else its pixel width.
+LAYOUT = r"""
+() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
+  const column = article.getBoundingClientRect();
+  const style = getComputedStyle(article);
+  const right = column.right - parseFloat(style.paddingRight) + 1;
+  const describe = el => {
+    const cell = el.closest('.cell, .highlight, .animation, section');
+    const heading = el.closest('section') && el.closest('section').querySelector('h1, h2, h3');
+    return (heading ? heading.textContent.trim().slice(0, 50) : '') + ' | ' +
+           el.tagName.toLowerCase() + '.' + (el.className || '') + ': ' +
+           (el.textContent || el.getAttribute('src') || '').trim().slice(0, 70).replace(/\s+/g, ' ');
+  };
+  const blocks = new Set(article.querySelectorAll(
+      'pre, div.cell_output > div.output, div.cell_output > div, div.animation, div.cell_output table'));
+  const wide = [];
+  for (const el of blocks) {
+    if (el.closest('.anim-controls')) { continue; }
+    const box = el.getBoundingClientRect();
+    if (box.width === 0) { continue; }
+    if (el.scrollWidth > el.clientWidth + 1 || box.right > right) {
+      wide.push(describe(el) + ` (${Math.round(Math.max(el.scrollWidth, box.width))} px wide)`);
+    }
+  }
+  const small = [];
+  for (const img of article.querySelectorAll('img')) {
+    const shown = img.getBoundingClientRect().width;
+    const drawn = parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || img.naturalWidth;
+    if (shown > 0 && drawn > 0 && shown < 0.9 * drawn) {
+      small.push(`${(img.getAttribute('src') || img.id).slice(-60)}: shown at ${Math.round(shown)} px, ` +
+                 `drawn ${Math.round(drawn)} px (${(shown / drawn).toFixed(2)})`);
+    }
+  }
+  // An animation is cut when it or one of its controls passes the column's edge or the screen's.
+  const edge = Math.min(window.innerWidth + 1, right);
+  const animations = Array.from(document.querySelectorAll('div.animation'), anim => {
+    const box = anim.getBoundingClientRect();
+    const controls = Array.from(anim.querySelectorAll('button, input'));
+    return {right: box.right, cut: controls.filter(c => c.getBoundingClientRect().right > edge).length};
+  });
+  // What makes the page wider than the screen: the outermost elements past its right edge.
+  const clipped = el => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (getComputedStyle(up).overflowX !== 'visible') { return true; }
+    }
+    return false;
+  };
+  const past = Array.from(document.querySelectorAll('body *')).filter(el => {
+    const box = el.getBoundingClientRect();
+    return box.width > 0 && box.right > window.innerWidth + 1 && getComputedStyle(el).position !== 'fixed'
+           && !clipped(el);
+  }).slice(0, 5).map(describe);
+  // Display math wider than the column must show that it scrolls (course.js marks it).
+  const unmarkedMath = Array.from(document.querySelectorAll('div.math, mjx-container[display="true"]'))
+      .filter(m => m.scrollWidth > m.clientWidth + 1 && !m.classList.contains('course-scrolls')).length;
+  return {
+    unmarkedMath: unmarkedMath,
+    past: past,
+    column: Math.round(column.width),
+    wide: wide,
+    small: small,
+    pageScrollsSideways: document.documentElement.scrollWidth > window.innerWidth + 1,
+    pageWidth: document.documentElement.scrollWidth,
+    animationsCut: animations.filter(a => a.cut > 0 || a.right > edge).length,
+  };
+}
+"""
+
+# axe-core's impacts that fail a page.
+BLOCKING_IMPACTS = ("critical", "serious")
+
+
+def layout(page) -> dict:
+    """What does not fit on the page at its current viewport (see LAYOUT)."""
+    return page.evaluate(LAYOUT)
+
+
+def accessibility_violations(page, impacts=BLOCKING_IMPACTS) -> list[str]:
+    """axe-core's violations of the given impacts, one line per rule and element.
+
+    axe-core comes inside the pinned PyPI package axe-playwright-python
+    (requirements.txt): nothing is fetched when the tests run.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page).response
+    return [f"{v['impact']}: {v['id']} ({v['help']}): {' '.join(map(str, node['target']))}"
+            for v in results["violations"] if v["impact"] in impacts for node in v["nodes"]]
 
 
 @dataclass
@@ -118,11 +213,13 @@ class OfflineBrowser:
         self.context = context
 
     def open(self, page_path: Path, screenshot: Path | None = None, query: str = "",
-             wait_for: str | None = None) -> tuple[PageReport, object]:
+             wait_for: str | None = None, viewport: dict | None = None) -> tuple[PageReport, object]:
         """Open a built page (waiting for a selector, if given); returns its report and the live page."""
         url = page_path.resolve().as_uri() + query
         report = PageReport(url)
         page = self.context.new_page()
+        if viewport:
+            page.set_viewport_size(viewport)
         page.set_default_timeout(10_000)
 
         def refuse_outside(route):
@@ -162,7 +259,7 @@ class OfflineBrowser:
         report.broken_links = broken_local_links(report.links)
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True, timeout=60_000)
         return report, page
 
 

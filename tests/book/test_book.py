@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from .browser import offline_browser
+from .browser import PHONE, accessibility_violations, layout, offline_browser
 from .building import ROOT, strict_build_of_the_book
 from .pages import built_pages, holds_widget, remote_css_urls, remote_loads
 
@@ -122,13 +122,14 @@ def test_api_page_documents_every_public_function():
     import cnnkit.architectures
     import cnnkit.data
     import cnnkit.interpret
+    import cnnkit.invariance
     import cnnkit.naive
     import cnnkit.nn
 
     text = (ROOT / "book" / "api.md").read_text()
     documented = set(re.findall(r"^\.\. auto(?:function|class):: (\S+)$", text, flags=re.MULTILINE))
     public = (public_names(cnnkit) | public_names(cnnkit.naive) | public_names(cnnkit.data) | public_names(cnnkit.nn)
-              | public_names(cnnkit.architectures) | public_names(cnnkit.interpret))
+              | public_names(cnnkit.architectures) | public_names(cnnkit.interpret) | public_names(cnnkit.invariance))
     assert public - documented == set(), "add these to book/api.md"
     assert documented - public == set(), "book/api.md documents names cnnkit does not export"
 
@@ -144,6 +145,45 @@ def test_page_works_offline_in_chromium(html, browser, page):
         assert report.math > 0 and report.typeset == report.math
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_page_reads_well_at_1280_px(html, browser, page):
+    """No critical or serious axe-core violation; nothing wider than the text column; no shrunken figure."""
+    _, live = browser.open(html / f"{page}.html")
+    try:
+        found = layout(live)
+        violations = accessibility_violations(live)
+    finally:
+        live.close()
+    problems = violations + [f"wider than the column ({found['column']} px): {w}" for w in found["wide"]]
+    problems += [f"figure shown below 0.9 of its drawn size: {s}" for s in found["small"]]
+    assert problems == []
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_fits_a_phone(html, browser, page):
+    name = page.replace("/", "-")
+    _, live = browser.open(html / f"{page}.html", screenshot=SCREENSHOTS / "phone" / f"{name}.png", viewport=PHONE)
+    try:
+        found = layout(live)
+    finally:
+        live.close()
+    assert not found["pageScrollsSideways"], f"the page is {found['pageWidth']} px wide at 390 px"
+    assert found["animationsCut"] == 0, "an animation or its controls pass the screen's edge"
+    assert found["unmarkedMath"] == 0, "a formula wider than the column does not show that it scrolls"
+
+
+def test_api_page_links_to_the_sections_of_the_book(html):
+    api = (html / "book" / "api.html").read_text()
+    links = re.findall(r'href="(\d\d-[^"#]+\.html)(#[^"]*)?"', api)
+    assert links, "the API page links to the chapters"
+    with_anchor = {page + anchor for page, anchor in links if anchor}
+    # conv2d_backward's pointer names the section "Backward pass" of chapter 2.
+    assert any(link.startswith("02-convolution.html#backward-pass") for link in with_anchor), sorted(with_anchor)
+    for link in with_anchor:
+        page, anchor = link.split("#")
+        assert f'id="{anchor}"' in (html / "book" / page).read_text(), link
+
+
 def test_search_finds_pages(html, browser):
     results = "#search-results ul.search li a"
     report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / "search-convolution.png",
@@ -152,3 +192,18 @@ def test_search_finds_pages(html, browser):
     live.close()
     assert report.problems() == []
     assert any("/book/api.html" in hit for hit in hits), hits
+
+
+def test_search_leads_to_sections(html, browser):
+    # "transposed" is prose of chapter 2's section on the transposed convolution, deep in a long page.
+    sections = "#search-results ul.course-section-hits a"
+    report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / "search-transposed.png",
+                                query="?q=transposed", wait_for=sections)
+    hits = live.eval_on_selector_all(sections, "links => links.map(a => [a.href, a.textContent])")
+    live.close()
+    assert report.problems() == []
+    chapter2 = [(href, title) for href, title in hits if "/book/02-convolution.html" in href]
+    assert chapter2, hits
+    assert all("#" in href for href, _ in chapter2)
+    assert any("transpose" in title.lower() for _, title in chapter2), chapter2
+    assert not report.broken_links

@@ -11,6 +11,7 @@ build's own checks catch a chapter that breaks the rules.
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from .browser import offline_browser
+from .browser import accessibility_violations, offline_browser
 from .building import ROOT, STRICT, jupyter_book
 from .pages import WIDGET_VIEW, built_pages, holds_widget, remote_loads
 
@@ -30,7 +31,10 @@ _spec.loader.exec_module(course)
 
 SCREENSHOTS = ROOT / "_build" / "screenshots" / "fixture-book"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-REPOSITORY, BRANCH = CONFIG["repository"]["url"].rstrip("/"), CONFIG["repository"]["branch"]
+BRANCH = CONFIG["repository"]["branch"]
+# The fixture book is "published": its Colab buttons show. The real book's
+# placeholder URL hides them (the bad book below keeps it).
+REPOSITORY = "https://github.com/example-university/cnn-course"
 CHAPTER = "book/01-features"
 EXERCISE = "exercises/01-features/features.ipynb"
 
@@ -69,15 +73,17 @@ def write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def new_book(root: Path, toc_chapters: list[str]) -> None:
-    """The real configuration and extension, the real API page, a short landing page."""
-    config = dict(CONFIG, execute=dict(CONFIG["execute"], cache=str(root / "_build" / ".jupyter_cache")))
+def new_book(root: Path, toc_chapters: list[str], repository: str = REPOSITORY) -> None:
+    """The real configuration (but the given repository) and extension, the real API page, a short landing page."""
+    config = dict(CONFIG, execute=dict(CONFIG["execute"], cache=str(root / "_build" / ".jupyter_cache")),
+                  repository=dict(CONFIG["repository"], url=repository))
     write(root / "_config.yml", yaml.safe_dump(config))
     write(root / "_toc.yml", yaml.safe_dump({
         "format": "jb-book", "root": "book/intro",
         "parts": [{"caption": "Chapters", "numbered": True, "chapters": [{"file": c} for c in toc_chapters]},
                   {"caption": "Reference", "chapters": [{"file": "book/api"}]}]}))
     shutil.copytree(ROOT / "book" / "_ext", root / "book" / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "book" / "_static", root / "book" / "_static")
     shutil.copy(ROOT / "book" / "api.md", root / "book" / "api.md")
     shutil.copy(ROOT / "references.bib", root / "references.bib")  # the configuration's bibtex_bibfiles
     write(root / "book" / "intro.md", "# A fixture book\n\nBuilt by the tests, with the course's settings.\n")
@@ -137,6 +143,13 @@ def test_chapter_works_offline_in_chromium(chapter):
     assert report.animations[0]["advanced"]
 
 
+def test_animation_has_alternative_text_and_labelled_controls(chapter):
+    _, page = chapter
+    assert page.get_attribute("div.animation img", "alt")
+    assert page.get_attribute("div.animation input.anim-slider", "aria-label") == "Frame of the animation"
+    assert accessibility_violations(page) == []
+
+
 def test_chapter_and_figure_are_numbered(chapter):
     _, page = chapter
     assert page.inner_text("article h1").startswith("1. Features")
@@ -192,7 +205,8 @@ kernelspec:
 @pytest.fixture(scope="module")
 def bad_book(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad-book")
-    new_book(root, ["book/01-no-colab", "book/02-text-notebook", "book/03-no-exercise"])
+    new_book(root, ["book/01-no-colab", "book/02-text-notebook", "book/03-no-exercise", "book/04-old-colab-cell"],
+             repository=course.PLACEHOLDER_REPOSITORY)
     config = yaml.safe_load((root / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
     write(root / "_config.yml", yaml.safe_dump(config))
@@ -210,12 +224,19 @@ def bad_book(tmp_path_factory):
                                       new_code_cell(course.colab_setup_cell(REPOSITORY, BRANCH))],
                                metadata=notebook.metadata)
     write(root / "book" / "03-no-exercise.ipynb", nbformat.writes(no_exercise))
+    # A cell pasted by hand, as chapters had before `make colab-cells`.
+    pasted = course.colab_setup_cell(course.PLACEHOLDER_REPOSITORY, BRANCH).replace("--quiet", "-q")
+    old_cell = new_notebook(cells=[new_code_cell(pasted), new_markdown_cell("# Old cell\n\n"
+                                   "```{chapter-exercise} 04-old-colab-cell/old\n```")], metadata=notebook.metadata)
+    write(root / "book" / "04-old-colab-cell.ipynb", nbformat.writes(old_cell))
+    write(root / "exercises" / "04-old-colab-cell" / "old.ipynb", nbformat.writes(new_notebook()))
     return jupyter_book(root, "--keep-going")
 
 
 def test_build_rejects_a_chapter_that_breaks_the_rules(bad_book):
     log = " ".join(bad_book.log.split())
-    assert "book/01-no-colab: no Colab set-up cell installing" in log
+    assert "book/01-no-colab: no Colab set-up cell; run `make colab-cells`" in log
+    assert "book/04-old-colab-cell: its first cell is not the Colab set-up cell that _config.yml gives" in log
     assert "chapter-exercise: exercises/01-no-colab/missing.ipynb does not exist" in log
     assert "book/02-text-notebook: a page that runs code must be stored as .ipynb" in log
     assert "book/03-no-exercise: a chapter ends with its exercise" in log
@@ -227,3 +248,33 @@ def test_page_checks_catch_a_widget_and_a_cdn_script(bad_book):
     page = bad_book.html / "book" / "01-no-colab.html"
     assert holds_widget(page)
     assert remote_loads(page) == ["<script src> https://cdn.example.org/lib.js"]
+
+
+def test_colab_is_left_out_while_the_repository_is_the_placeholder(bad_book):
+    log = " ".join(bad_book.log.split())
+    assert "Colab buttons and links are left out: repository.url in _config.yml is still the placeholder" in log
+    page = (bad_book.html / "book" / "04-old-colab-cell.html").read_text()
+    assert "colab.research.google.com" not in page
+    assert re.search(r'<a class="reference download[^"]*" [^>]*href="[^"]*_downloads/[^"]*/old\.ipynb"', page), \
+        "the exercise box keeps its download link"
+
+
+def test_make_colab_cells_writes_only_the_first_cell(tmp_path):
+    chapter = tmp_path / "01-x.ipynb"
+    pasted = course.colab_setup_cell("https://github.com/old/place", "main")
+    notebook = new_notebook(cells=[new_markdown_cell("# X"), tagged(new_code_cell(pasted), "remove-cell"),
+                                   new_code_cell("1 + 1")])
+    chapter.write_text(nbformat.writes(notebook))
+    assert course.main(["colab-cells", "--check", "--config", str(ROOT / "_config.yml"), str(chapter)]) == 1
+    assert course.main(["colab-cells", "--config", str(ROOT / "_config.yml"), str(chapter)]) == 0
+    written = nbformat.reads(chapter.read_text(), as_version=4)
+    assert written.cells[0].source == course.colab_setup_cell(CONFIG["repository"]["url"].rstrip("/"), BRANCH)
+    assert written.cells[0].metadata.tags == ["remove-cell"]
+    assert [c.source for c in written.cells[1:]] == ["# X", "1 + 1"]
+    assert course.main(["colab-cells", "--check", "--config", str(ROOT / "_config.yml"), str(chapter)]) == 0
+
+
+def test_every_chapter_has_the_generated_colab_cell():
+    chapters = sorted((ROOT / "book").glob("[0-9][0-9]-*.ipynb"))
+    assert chapters
+    assert course.main(["colab-cells", "--check", "--config", str(ROOT / "_config.yml"), *map(str, chapters)]) == 0
