@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {release,grade,check} ...``.
+"""Command line: ``python -m autograder {release,grade,check,new} ...``.
 
 Exit codes: 0 done; 1 graded, but incomplete (a row is ``grader-error``) or,
 for ``check``, the notebook will not be graded as it stands; 2 nothing was
@@ -39,6 +39,10 @@ def _parser():
     grade.add_argument("--keep-work", action="store_true",
                        help="keep the scratch folders (OUT/.work: the sandboxes' inputs) to investigate")
 
+    new = commands.add_parser("new", help="a new chapter and its exercise, from working examples (maintainers)")
+    new.add_argument("name", help="NN-topic, e.g. 08-attention")
+    new.add_argument("--title", required=True, help="the chapter's title")
+
     check = commands.add_parser("check", help="before hand-in: will this notebook be graded?")
     check.add_argument("notebook", help="the exercise notebook to check")
     check.add_argument("--assignment", help="assignment name (default: found from the notebook)")
@@ -62,6 +66,13 @@ def main(argv=None):
                 return 0
             names = release_module.generate(args.assignments or None)
             print(f"generated exercises/ for {', '.join(names)}")
+            return 0
+        if args.command == "new":
+            from .scaffold import new as scaffold
+
+            for path in scaffold(args.name, args.title):
+                print(f"wrote {path}")
+            print(f"next: edit them, then `make exercises` (the student version) and `make test`")
             return 0
         if args.command == "check":
             from .check import main as check_main
