@@ -331,39 +331,34 @@ def run(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None
         except (ProcessLookupError, PermissionError):
             pass
 
-    def read_results():
-        with os.fdopen(read_end, "rb", buffering=0) as pipe:
-            while True:
-                chunk = pipe.read(1 << 16)
-                if not chunk:
-                    return
-                if state["size"] + len(chunk) > stream_cap:
-                    state["overflow"] = True
-                    kill("results")
-                    continue  # drain without keeping
-                state["size"] += len(chunk)
-                chunks.append(chunk)
+    def drain(fd, keep):
+        """Read a pipe to its end, handing each chunk to ``keep`` (which may keep none of it)."""
+        with os.fdopen(fd, "rb", buffering=0) as pipe:
+            while chunk := pipe.read(1 << 16):
+                keep(chunk)
 
-    def read_stderr():
-        with os.fdopen(err_read, "rb", buffering=0) as pipe:
-            while True:
-                chunk = pipe.read(1 << 16)
-                if not chunk:
-                    return
-                state["stderr"] = (state["stderr"] + chunk)[-STDERR_TAIL:]
+    def keep_results(chunk):
+        if state["size"] + len(chunk) > stream_cap:
+            state["overflow"] = True
+            kill("results")  # and drain the rest without keeping it
+            return
+        state["size"] += len(chunk)
+        chunks.append(chunk)
 
-    def read_stdout():
-        while True:
-            chunk = process.stdout.read(1 << 16)
-            if not chunk:
-                return
-            if len(state["stdout"]) < 1 << 16:
-                state["stdout"] += chunk
+    def keep_tail(chunk):
+        state["stderr"] = (state["stderr"] + chunk)[-STDERR_TAIL:]
+
+    def keep_head(chunk):
+        if len(state["stdout"]) < 1 << 16:
+            state["stdout"] += chunk
 
     state["stdout"] = b""
-    readers = [threading.Thread(target=read_results, daemon=True), threading.Thread(target=read_stderr, daemon=True)]
+    readers = [threading.Thread(target=drain, args=(read_end, keep_results), daemon=True),
+               threading.Thread(target=drain, args=(err_read, keep_tail), daemon=True)]
     if capture_stdout:
-        readers.append(threading.Thread(target=read_stdout, daemon=True))
+        readers.append(threading.Thread(target=drain, args=(os.dup(process.stdout.fileno()), keep_head),
+                                        daemon=True))
+        process.stdout.close()
     for reader in readers:
         reader.start()
     timed_out = False
