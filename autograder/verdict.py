@@ -504,7 +504,8 @@ def judge(the_plan, program, outcome, parsed, graded, seed, limits):
         if not complete:
             break
     finished = complete and reader.next("done", steps=len(the_plan.steps)) is not None
-    judged = judge_models(graded, model_events, parsed.blobs, seed, limits) if model_events else {}
+    to_judge = {gid: event for gid, event in model_events.items() if not event.get("empty")}
+    judged = judge_models(graded, to_judge, parsed.blobs, seed, limits) if to_judge else {}
 
     parts = {}
     for g in graded:
@@ -515,13 +516,21 @@ def judge(the_plan, program, outcome, parsed, graded, seed, limits):
         if seen is not None and not seen["found"]:
             # A blank answer: the cell that makes the object (the answer, or the
             # course's cell that calls it) stopped at NotImplementedError.
-            undefined_reason = ("not implemented yet (raises NotImplementedError)"
-                                if any(s < seen["step"] for s in not_implemented) else f"`{g.target}` is not defined")
+            if any(s < seen["step"] for s in not_implemented) or program.kinds[g.grade_id] != "function":
+                missing = grading().Outcome(error_type="NameError", error_message=f"`{g.target}` is not defined")
+                undefined_reason = (grading().judge_case(cases[0], missing, program.kinds[g.grade_id])
+                                    if cases else "not implemented yet")
+                if program.kinds[g.grade_id] == "function":
+                    undefined_reason = "not implemented yet (raises NotImplementedError)"
+            else:
+                undefined_reason = f"`{g.target}` is not defined"
         for number, case in enumerate(cases):
             if seen is None:
                 problem = "not reached: the run stopped before this part"
             elif undefined_reason:
                 problem = undefined_reason
+            elif program.kinds[g.grade_id] == "model" and model_events.get(g.grade_id, {}).get("empty"):
+                problem = grading().judge_case(case, grading().Outcome(value=None), "model")
             elif program.kinds[g.grade_id] == "model":
                 problem = _model_problem(judged.get(g.grade_id), model_events.get(g.grade_id), number)
             else:
