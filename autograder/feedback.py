@@ -102,6 +102,32 @@ def _pre(text, kind=""):
     return f'<pre class="{kind}">{html.escape(text)}</pre>' if text else ""
 
 
+@lru_cache(maxsize=1)
+def _book_url():
+    """Where the book is published (``html.baseurl`` in ``_config.yml``), or ``""``."""
+    import yaml
+
+    from .course import ROOT
+
+    try:
+        config = yaml.safe_load((ROOT / "_config.yml").read_text()) or {}
+        return str((config.get("html") or {}).get("baseurl") or "").rstrip("/")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return ""
+
+
+def chapter_link(assignment):
+    """HTML naming the chapter that explains ``assignment`` (``NN-topic``), linked when the book is online."""
+    number = int(assignment[:2]) if assignment[:2].isdigit() else None
+    if number is None:
+        return ""
+    base = _book_url()
+    name = f"chapter {number} of the book"
+    if base:
+        return f'<a href="{html.escape(base)}/book/{html.escape(assignment)}.html">{name}</a>'
+    return name
+
+
 def exercise_title(display):
     """The exercise's own title: the first top-level heading of its course cells."""
     for cell in display:
@@ -129,7 +155,7 @@ def part_titles(display, graded):
     return titles
 
 
-def page(assignment, student, verdict, graded, chapter_hint=""):
+def page(assignment, student, verdict, graded):
     """The feedback page of one graded submission (a :class:`autograder.verdict.Verdict`)."""
     titles = part_titles(verdict.display, graded)
     rows, first_fix = [], None
@@ -157,11 +183,9 @@ def page(assignment, student, verdict, graded, chapter_hint=""):
                     f"{html.escape(reason[:300])}</p>")
     head.append('<table><thead><tr><th scope="col">Part</th><th scope="col">Points</th>'
                 '<th scope="col">Hidden cases</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
-    if chapter_hint:
-        head.append(f"<p>{html.escape(chapter_hint)}</p>")
-    for flag in verdict.flags:
-        if flag.startswith("unsandboxed"):
-            continue
+    chapter = chapter_link(assignment)
+    if chapter:
+        head.append(f"<p>Stuck on a part? {chapter[0].upper() + chapter[1:]} explains each of them.</p>")
     head.append("</section>")
 
     body = ['<nav aria-label="Parts"><h2>Your notebook, as it was graded</h2><ol>' +

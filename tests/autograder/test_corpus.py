@@ -101,9 +101,11 @@ def test_feedback_shows_no_hidden_test_or_expected_value(graded, name):
                 assert text not in page, f"{name}: feedback leaks an expected value of {part}"
 
 
-def test_every_student_gets_a_feedback_page(graded):
+def test_every_student_gets_a_feedback_page_linked_from_the_class_page(graded):
     pages = {p.stem for p in (graded["out"] / "feedback").glob("*.html")}
     assert pages == set(CORPUS)
+    index = (graded["out"] / "index.html").read_text()
+    assert {f'href="feedback/{name}.html"' for name in CORPUS} <= set(re.findall(r'href="feedback/[^"]+"', index))
 
 
 def test_the_seed_is_secret_and_kept_for_the_class(graded):
