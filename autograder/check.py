@@ -61,7 +61,6 @@ def check(path, assignment=None, limits=None):
     """The :class:`Report` of the notebook at ``path``."""
     from .verdict import graded_cells, plan, write_program
 
-    limits = limits or sandbox.Limits(wall_seconds=600)
     try:
         cells = notebook.load(path)
     except notebook.NotebookProblem as exc:
@@ -73,6 +72,9 @@ def check(path, assignment=None, limits=None):
     source_path = assignment_notebook(assignment)
     source = notebook.course_cells(source_path)
     release = notebook.course_cells(EXERCISES / assignment / source_path.name)
+    from .grade import Course
+
+    limits = Course(assignment).limits_for(limits or sandbox.Limits())
     report = Report(assignment)
     if not {c.grade_id for c in cells if c.grade_id} & {c.grade_id for c in release if c.grade_id}:
         report.blocking.append(f"this is not the notebook of {assignment}")

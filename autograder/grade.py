@@ -30,6 +30,10 @@ from .state import Row, State, assignment_fingerprint, sha256, zero_row
 from .submissions import collect, printable
 
 BATCH_SIZE = 12  # students per worker task: amortises the worker's imports
+# An exercise that trains a Keras model needs minutes where a NumPy one needs
+# seconds: its cells and notebooks get at least these, whatever the options.
+TRAINING_CELL_SECONDS = 300.0
+TRAINING_NOTEBOOK_SECONDS = 900.0
 BWRAP_WARNING = ("WARNING: bubblewrap (bwrap) is not installed: student code runs WITHOUT isolation "
                  "(no network or file-system sandbox). Install it: apt-get install bubblewrap")
 
@@ -56,6 +60,17 @@ class Course:
         self.parts = [(g.grade_id, g.points) for g in self.graded]
         self.release_ids = {c.grade_id for c in self.release if c.grade_id}
         self.blank_answers = answers_digest(self.release, self.release)
+
+    def limits_for(self, limits):
+        """``limits``, raised to what this exercise's training needs when it grades a model."""
+        from dataclasses import replace
+
+        from .grading_api import grading
+
+        if not any(grading().get_part(g.part).kind == "model" for g in self.graded):
+            return limits
+        return replace(limits, cell_seconds=max(limits.cell_seconds, TRAINING_CELL_SECONDS),
+                       wall_seconds=max(limits.wall_seconds, TRAINING_NOTEBOOK_SECONDS))
 
     @property
     def max_points(self):
@@ -196,8 +211,8 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     (``grader-error``) or a student found has no row.
     """
     warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
-    limits = limits or Limits()
     course = Course(assignment)
+    limits = course.limits_for(limits or Limits())
     submissions = collect(submissions_dir, assignment, course.source_path.name)  # before OUT is touched
     if student is not None and student not in {s.student for s in submissions}:
         raise CourseError(f"no submission of {student!r} in {submissions_dir}")

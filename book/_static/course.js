@@ -16,6 +16,32 @@
     });
   }
 
+  // Wide tables and outputs scroll inside their box: reachable from the
+  // keyboard too (a scrollable region needs a tab stop and a name).
+  function markScrollingOutputs() {
+    document.querySelectorAll(".cell_output *, .output *, table").forEach(function (box) {
+      var style = window.getComputedStyle(box);
+      var scrollable = style.overflowX === "auto" || style.overflowX === "scroll";
+      if (scrollable && box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", "Wide output: scroll sideways to read all of it");
+      }
+    });
+    // sphinxcontrib-bibtex marks its list role="list" around entries that
+    // are not list items: the plain container reads the same and is valid.
+    document.querySelectorAll(".citation-list[role='list']").forEach(function (list) {
+      list.removeAttribute("role");
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", markScrollingOutputs);
+  } else {
+    markScrollingOutputs();
+  }
+  window.addEventListener("load", markScrollingOutputs);
+
   function whenTypeset() {
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
       MathJax.startup.promise.then(markScrollingMath);

@@ -42,7 +42,7 @@ class Layer:
     ----------
     name : str
         Unique within a model (set by :class:`~cnnkit.nn.Sequential`).
-    params, grads : dict of str -> ndarray
+    params, grads : dict
         Trainable arrays and their gradients after :meth:`backward`.
     input_shape, output_shape : tuple of int
         Shape of one example in and out (no batch axis), known once built.
@@ -113,7 +113,7 @@ class Layer:
         return self._forward(x, training)
 
     def backward(self, dout):
-        """``dL/d(input)`` from ``dL/d(output)``; also fills :attr:`grads`."""
+        """``dL/d(input)`` from ``dL/d(output)``; also fills ``grads``."""
         return self._backward(self._check_dout(dout), need_dx=True)
 
     def _check_dout(self, dout):

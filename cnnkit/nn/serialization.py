@@ -32,7 +32,7 @@ def save(model, path):
 
 
 def load(path):
-    """A :class:`~cnnkit.nn.Sequential` rebuilt from :func:`save`'s file, with its weights (and compiled, if it was)."""
+    """A :class:`~cnnkit.nn.Sequential` rebuilt from the file of ``Sequential.save``, with its weights (and compiled, if it was)."""
     from .model import Sequential
 
     path = Path(path)

@@ -115,7 +115,7 @@ COST_PANELS = (("params", "parameters", "#4C72B0"),
                ("macs", "multiply-adds", "#55A868"))
 
 
-def cost_profile(rows, title=None, figsize=None, dpi=100, skip_empty=True):
+def cost_profile(rows, title=None, figsize=None, dpi=None, skip_empty=True):
     """Figure: each layer's share of the parameters, activation memory and multiply-adds.
 
     ``rows`` are :func:`cnnkit.architectures.summarize`'s; layers that cost
@@ -127,7 +127,7 @@ def cost_profile(rows, title=None, figsize=None, dpi=100, skip_empty=True):
         rows = [r for r in rows if r.params or r.macs or r.type not in ("relu", "dropout", "softmax", "flatten")]
     names = [r.name for r in rows]
     if figsize is None:
-        figsize = (10, 0.6 + 0.22 * len(rows))
+        figsize = (9.5, 0.6 + 0.22 * len(rows))
     fig, axes = plt.subplots(1, 3, figsize=figsize, dpi=dpi, sharey=True, layout="constrained")
     y = np.arange(len(rows))
     for ax, (key, label, colour) in zip(axes, COST_PANELS):
