@@ -56,8 +56,8 @@ def softmax_cross_entropy(logits, y):
     loss : float
         :math:`L = -\frac1N \sum_n \log \operatorname{softmax}(z_n)_{y_n}`.
     dlogits : ndarray, shape (N, K)
-        :math:`\partial L / \partial z = (\operatorname{softmax}(z) - \operatorname{onehot}(y)) / N`,
-        in the logits' dtype.
+        :math:`\partial L / \partial z = (P - Y) / N`, with :math:`P` the softmax
+        of the logits and :math:`Y` the one-hot labels, in the logits' dtype.
 
     Notes
     -----
