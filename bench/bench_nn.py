@@ -32,33 +32,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from cnnkit import nn  # noqa: E402
+from cnnkit.nn.models import lenet_style, lenet_style_keras  # noqa: E402
 from cnnkit.data import load_images  # noqa: E402
 
 BATCH = 64
 TARGET = 1.5
 
 
-def build_nn(seed=0):
-    return nn.Sequential([
-        nn.Input((1, 28, 28)),
-        nn.Conv2D(32, 3), nn.ReLU(), nn.MaxPool2D(2),
-        nn.Conv2D(64, 3), nn.ReLU(), nn.MaxPool2D(2),
-        nn.Flatten(), nn.Dropout(0.5), nn.Dense(10),
-    ], seed=seed)
-
-
-def build_keras(keras):
-    layers = keras.layers
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10),
-    ])
-
-
 def compiled_nn():
-    model = build_nn()
+    model = lenet_style()
     model.compile(nn.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
     return model
 
@@ -80,7 +62,7 @@ def main(argv=None):
 
     ours = compiled_nn()
     keras.utils.set_random_seed(0)
-    theirs = build_keras(keras)
+    theirs = lenet_style_keras()
     theirs.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                    metrics=["accuracy"])
     assert ours.count_params() == theirs.count_params() == 34826

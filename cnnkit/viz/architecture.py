@@ -2,8 +2,8 @@
 
 Drawn with matplotlib from the layers' own connectivity: the dense diagram
 draws an edge for every non-zero weight of a dense matrix, the convolutional
-one for every non-zero entry of the convolution's matrix built from
-:func:`cnnkit.conv1d`, coloured by which kernel weight it is. matplotlib is
+one for every link of :func:`cnnkit.connectivity.conv1d_taps` (built from
+:func:`cnnkit.conv1d`), coloured by which kernel weight it is. matplotlib is
 imported here, never by ``import cnnkit``.
 """
 
@@ -14,26 +14,11 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
-from .. import conv1d
+from ..connectivity import conv1d_taps
 
-__all__ = ["conv1d_matrix", "cost_profile", "dense_vs_conv", "standard_stack"]
+__all__ = ["cost_profile", "dense_vs_conv", "standard_stack"]
 
 KERNEL_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")
-
-
-def conv1d_matrix(n, kernel_size):
-    """Which kernel weight links input ``j`` to output ``i`` of a valid 1-D convolution (``-1``: none).
-
-    Built from cnnkit: the convolution of the unit vectors with the kernel
-    ``[1, 10, 100, ...]`` shows in each output which tap touched which input.
-    """
-    w = 10.0 ** np.arange(kernel_size)
-    basis = np.eye(n)[:, None, :]  # n signals of length n, one channel
-    responses = conv1d(basis, w[None, None])[:, 0, :].T  # (outputs, inputs): the matrix's columns
-    taps = np.full(responses.shape, -1)
-    nonzero = responses != 0
-    taps[nonzero] = np.round(np.log10(responses[nonzero])).astype(int)
-    return taps
 
 
 def _layer(ax, xs, y, colour, size=180):
@@ -62,7 +47,7 @@ def dense_vs_conv(n_in=8, kernel_size=3, figsize=(9.5, 3.4), dpi=None):
     left.set_title(f"dense: {n_in * n_out} weights, each used once", fontsize=11)
 
     # Convolution: edges from cnnkit's matrix, coloured by the shared weight they use.
-    taps = conv1d_matrix(n_in, kernel_size)
+    taps = conv1d_taps(n_in, kernel_size)
     xout_conv = np.arange(n_out) + (kernel_size - 1) / 2
     for i in range(n_out):
         for j in range(n_in):

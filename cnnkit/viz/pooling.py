@@ -1,4 +1,4 @@
-"""Figures and animations of chapters 3-5: feature-map grids and pooling's gradient routing.
+"""Figures and animations of chapter 4: pooling's windows and its gradient routing.
 
 Everything here is drawn with matplotlib from cnnkit's own output, so the
 pictures always agree with the code. matplotlib is imported here, never by
@@ -18,82 +18,13 @@ from matplotlib.patches import Rectangle
 
 from .. import max_pool2d, max_pool2d_backward
 from .._checks import as_pair
+from .maps import draw_numbers
 
-__all__ = ["show_maps", "show_filters", "draw_numbers", "pool_windows", "routing_figure", "routing_animation"]
+__all__ = ["pool_windows", "routing_figure", "routing_animation"]
 
 # One colour per window, cycled: the windows of a 4x4 input fit in the first four.
 WINDOW_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C",
                   "#CCB974", "#64B5CD")
-
-
-def show_maps(maps, titles=None, ncols=4, cmap="gray", size=2.2, symmetric=False, suptitle=None,
-              clip_percentile=None):
-    """A grid of 2-D arrays (feature maps, images or filters) with titles; returns the figure.
-
-    ``maps`` is a sequence of ``(H, W)`` arrays (or an array ``(K, H, W)``).
-    Each panel has its own colour scale; ``symmetric=True`` centres it on 0
-    (for filters and signed responses, drawn with a diverging colour map);
-    ``clip_percentile`` (e.g. 99.5) ends each panel's scale at that
-    percentile of its values, so that a few very strong responses do not
-    leave the rest of a feature map black.
-    """
-    maps = [np.asarray(m) for m in maps]
-    nrows = -(-len(maps) // ncols)
-    ncols = min(ncols, len(maps))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)),
-                             squeeze=False, layout="constrained")
-    for index, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if index >= len(maps):
-            ax.set_visible(False)
-            continue
-        m = maps[index]
-        if symmetric:
-            limit = float(np.max(np.abs(m))) or 1.0
-            ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit)
-        elif clip_percentile is not None:
-            ax.imshow(m, cmap=cmap, vmin=float(m.min()), vmax=float(np.percentile(m, clip_percentile)))
-        else:
-            ax.imshow(m, cmap=cmap)
-        if titles is not None:
-            ax.set_title(titles[index], fontsize=9)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
-
-
-def show_filters(kernels, titles=None, ncols=8, size=1.2, suptitle=None):
-    """Filters ``(K, KH, KW)`` on a blue-white-red scale centred on 0; returns the figure."""
-    return show_maps(kernels, titles, ncols=ncols, cmap="RdBu_r", size=size, symmetric=True, suptitle=suptitle)
-
-
-def draw_numbers(ax, a, title=None, fmt="{:g}", colours=None, bold=None, fontsize=11):
-    """Draw the 2-D array ``a`` on ``ax`` as a table of numbers.
-
-    ``colours`` is an optional ``(H, W)`` array of colour strings (or None)
-    used as each cell's background; ``bold`` an optional boolean mask of
-    cells whose number is written in bold. NaN cells are left empty.
-    """
-    a = np.asarray(a)
-    h, w = a.shape
-    ax.set_xlim(-0.08, w + 0.08)  # room for the frames drawn on the border
-    ax.set_ylim(h + 0.08, -0.08)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    for r in range(h):
-        for q in range(w):
-            face = colours[r][q] if colours is not None and colours[r][q] else "white"
-            ax.add_patch(Rectangle((q, r), 1, 1, facecolor=face, edgecolor="0.35", linewidth=1))
-            value = a[r, q]
-            text = fmt.format(value) if np.isfinite(value) else ("" if np.isnan(value) else str(value))
-            weight = "bold" if bold is not None and bold[r, q] else "normal"
-            ax.text(q + 0.5, r + 0.5, text, ha="center", va="center", fontsize=fontsize, fontweight=weight)
-    if title:
-        ax.set_title(title, fontsize=fontsize)
 
 
 def pool_windows(shape, size=2, stride=None):

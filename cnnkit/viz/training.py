@@ -1,12 +1,12 @@
-"""Figures of chapters 6 and 7: a network's shapes, learning curves, confusion matrix, mistakes, feature maps.
+"""Figures of chapters 6 and 7: a network's shapes, learning curves, confusion matrix, mistakes.
 
 Drawn with matplotlib from the arrays the chapters compute (Keras histories,
 predictions, activations); nothing here trains or imports TensorFlow. Import
 it explicitly, as ``from cnnkit.viz import training``: ``import cnnkit``
 never loads matplotlib.
 
-Images are ``(N, H, W)`` or ``(N, H, W, 1)`` (Keras' layout); feature maps of
-one image are ``(H, W, C)``, as a Keras layer returns them for one sample.
+Images are ``(N, H, W)`` or ``(N, H, W, 1)`` (Keras' layout). Feature maps
+are drawn by :mod:`cnnkit.viz.maps`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-__all__ = ["confusion_matrix", "plot_shapes", "plot_history", "plot_confusion_matrix", "plot_images",
-           "plot_feature_maps"]
+__all__ = ["confusion_matrix", "plot_shapes", "plot_history", "plot_confusion_matrix", "plot_images"]
 
 # One colour per model in the learning curves; the first is the CNN.
 COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3")
@@ -158,30 +157,6 @@ def plot_images(images, titles=None, ncols=10, size=1.0, cmap="gray_r", suptitle
             ax.imshow(images[index], cmap=cmap, vmin=0, vmax=1)
             if titles is not None:
                 ax.set_title(titles[index], fontsize=11)
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
-
-
-def plot_feature_maps(maps, ncols=8, size=1.1, suptitle=None, cmap="viridis", symmetric=False):
-    """The channels of one image's feature maps ``(H, W, C)`` side by side, each on its own scale.
-
-    ``symmetric=True`` centres each panel's scale on 0 (for filters, with a diverging colour map).
-    """
-    maps = np.asarray(maps)
-    if maps.ndim != 3:
-        raise ValueError(f"plot_feature_maps: maps must be 3-D (H, W, C), got shape {maps.shape}")
-    channels = maps.shape[-1]
-    ncols = min(ncols, channels)
-    nrows = -(-channels // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.35 if suptitle else 0)),
-                             squeeze=False, layout="constrained")
-    for index, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if index < channels:
-            panel = maps[..., index]
-            limit = float(np.abs(panel).max()) or 1.0
-            ax.imshow(panel, cmap=cmap, **(dict(vmin=-limit, vmax=limit) if symmetric else {}))
     if suptitle:
         fig.suptitle(suptitle)
     return fig

@@ -184,23 +184,26 @@ def test_api_page_links_to_the_sections_of_the_book(html):
         assert f'id="{anchor}"' in (html / "book" / page).read_text(), link
 
 
-def test_search_finds_pages(html, browser):
-    results = "#search-results ul.search li a"
-    report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / "search-convolution.png",
-                                query="?q=convolution", wait_for=results)
-    hits = live.eval_on_selector_all(results, "links => links.map(a => a.href)")
+def _search(html, browser, query, results, script):
+    """Search the built book for ``query``; returns the page's report and ``script`` run on the hits."""
+    report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / f"search-{query}.png",
+                                query=f"?q={query}", wait_for=results)
+    hits = live.eval_on_selector_all(results, script)
     live.close()
+    return report, hits
+
+
+def test_search_finds_pages(html, browser):
+    report, hits = _search(html, browser, "convolution", "#search-results ul.search li a",
+                           "links => links.map(a => a.href)")
     assert report.problems() == []
     assert any("/book/api.html" in hit for hit in hits), hits
 
 
 def test_search_leads_to_sections(html, browser):
     # "transposed" is prose of chapter 2's section on the transposed convolution, deep in a long page.
-    sections = "#search-results ul.course-section-hits a"
-    report, live = browser.open(html / "search.html", screenshot=SCREENSHOTS / "search-transposed.png",
-                                query="?q=transposed", wait_for=sections)
-    hits = live.eval_on_selector_all(sections, "links => links.map(a => [a.href, a.textContent])")
-    live.close()
+    report, hits = _search(html, browser, "transposed", "#search-results ul.course-section-hits a",
+                           "links => links.map(a => [a.href, a.textContent])")
     assert report.problems() == []
     chapter2 = [(href, title) for href, title in hits if "/book/02-convolution.html" in href]
     assert chapter2, hits

@@ -6,16 +6,7 @@ import pytest
 import cnnkit
 from cnnkit import nn
 from cnnkit.data import load_images
-
-
-def case_study(seed=0):
-    """Chapter 7's CNN, with cnnkit's separate ReLU layers."""
-    return nn.Sequential([
-        nn.Input((1, 28, 28)),
-        nn.Conv2D(32, 3), nn.ReLU(), nn.MaxPool2D(2),
-        nn.Conv2D(64, 3), nn.ReLU(), nn.MaxPool2D(2),
-        nn.Flatten(), nn.Dropout(0.5), nn.Dense(10),
-    ], seed=seed)
+from cnnkit.nn.models import lenet_style
 
 
 def varied(seed=0, dtype="float32"):
@@ -41,7 +32,7 @@ def gap_model():
 
 
 def test_summary_prints_every_layer(capsys):
-    model = case_study()
+    model = lenet_style()
     model.summary()
     text = capsys.readouterr().out
     for row in ["conv2d (Conv2D)", "(None, 32, 26, 26)", "320", "(None, 64, 5, 5)", "18,496", "(None, 1600)",
@@ -51,7 +42,7 @@ def test_summary_prints_every_layer(capsys):
 
 
 @pytest.mark.tf
-@pytest.mark.parametrize("build", [case_study, varied, gap_model], ids=["case-study", "varied", "gap"])
+@pytest.mark.parametrize("build", [lenet_style, varied, gap_model], ids=["case-study", "varied", "gap"])
 def test_shapes_and_parameters_equal_keras(tf, build):
     model = build()
     keras_model = nn.to_keras(model)
@@ -66,6 +57,15 @@ def test_shapes_and_parameters_equal_keras(tf, build):
 
 
 @pytest.mark.tf
+def test_the_benchmarks_two_models_are_one_network(tf):
+    from cnnkit.nn.models import lenet_style_keras
+
+    ours, theirs = lenet_style(), lenet_style_keras()
+    assert ours.count_params() == theirs.count_params() == 34826
+    assert [l.count_params() for l in nn.to_keras(ours).layers if l.count_params()] == \
+        [l.count_params() for l in theirs.layers if l.count_params()]
+
+
 def test_chapter_6_model_counts_like_keras(tf):
     import keras
     from keras import layers
