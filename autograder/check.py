@@ -85,9 +85,9 @@ def check(path, assignment=None, limits=None):
     graded = graded_cells(source)
     with tempfile.TemporaryDirectory(prefix="ag-check-") as scratch:
         program = write_program(Path(scratch) / "in", the_plan, 0, limits, hidden_cases=False)
-        from .verdict import run_program
+        from .verdict import execute_program
 
-        outcome = run_program(Path(scratch) / "in", program, limits)
+        outcome = execute_program(Path(scratch) / "in", program, limits)
         parsed = stream.parse(outcome.stream)
         if not outcome.sandboxed:
             report.warnings.append("bubblewrap is not installed here: the check ran without the grader's sandbox")

@@ -96,7 +96,7 @@ def graded_parts(notebook_path):
 
 def grade_one(course, student, key, path, digest, work, seed, limits, fingerprint):
     """``(row, page)`` of one submission; a broken or hostile file gets a row, never an exception."""
-    from .verdict import run_verdict
+    from .verdict import verdict_of
 
     start = time.monotonic()
     try:
@@ -110,7 +110,7 @@ def grade_one(course, student, key, path, digest, work, seed, limits, fingerprin
                        f"none of {course.assignment}'s cells is in this notebook: another assignment's notebook?",
                        f"{fingerprint}:{digest}")
         return row, feedback.problem_page(course.assignment, student, row)
-    verdict = run_verdict(course.source, course.release, cells, work, seed, limits)
+    verdict = verdict_of(course.source, course.release, cells, work, seed, limits)
     row = Row(student, key, {gid: part.points for gid, part in verdict.parts.items()}, verdict.total,
               sum(part.max_points for part in verdict.parts.values()), "ok",
               list(verdict.flags) + [f"cell {verdict.display_id(step)}: {error}" for step, error in verdict.notes],
@@ -158,12 +158,12 @@ def selftest(course, out, seed, limits, fingerprint, state):
     """Grade the course's solution and blank; raise :class:`SetupError` naming the cause unless right."""
     if state.selftest(fingerprint) == "passed":
         return
-    from .verdict import run_verdict
+    from .verdict import verdict_of
 
     work = Path(out) / ".work" / ".selftest"
     problems = []
     for name, cells, wanted in (("solution", course.source, course.max_points), ("blank", course.release, 0.0)):
-        verdict = run_verdict(course.source, course.release, cells, work / name, seed, limits)
+        verdict = verdict_of(course.source, course.release, cells, work / name, seed, limits)
         if abs(verdict.total - wanted) > 1e-6:
             detail = verdict.stopped or "; ".join(
                 part.text().replace("\n", " ") for part in verdict.parts.values()

@@ -289,7 +289,7 @@ def _own_root(pid):
     return (inner.st_dev, inner.st_ino) != (outer.st_dev, outer.st_ino)
 
 
-def run(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, stream_cap=64 * 1024 * 1024,
+def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, stream_cap=64 * 1024 * 1024,
         capture_stdout=False):
     """Run ``argv`` sandboxed; return its :class:`Outcome` with what it sent through the results pipe.
 

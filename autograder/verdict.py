@@ -6,7 +6,7 @@
    tests) run as the course wrote them; each graded test cell becomes a
    *call* of the function it grades. Edited, deleted, moved or re-tagged
    course cells therefore change nothing, and are reported.
-2. **Run** (sandbox, :mod:`autograder.runner`): the student's code runs with
+2. **Run** (sandbox, :mod:`autograder.in_sandbox`): the student's code runs with
    nothing of the machine but what it needs, and limits on time, memory,
    writes and processes. The graded functions are called on hidden inputs
    drawn here from a seed the sandbox never sees; every cell's output is
@@ -36,7 +36,7 @@ from .grading_api import grading
 from .notebook import is_answer
 
 CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
-RUNNER = Path(__file__).with_name("runner.py")
+IN_SANDBOX = Path(__file__).with_name("in_sandbox.py")
 # Below these the sandbox cannot even start Python and NumPy: a Keras model's
 # judge gets at least the first two, whatever the class's limits.
 JUDGE_MIN_SECONDS = 120.0
@@ -324,7 +324,7 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
                "targets": sorted(targets)}
     (folder / "program.json").write_text(json.dumps(program))
     np.savez(folder / "inputs.npz", **inputs.arrays)
-    shutil.copy(RUNNER, folder / "runner.py")
+    shutil.copy(IN_SANDBOX, folder / "in_sandbox.py")
     mounted = {}
     for name, data in files.items():
         path = folder / "files" / name
@@ -349,9 +349,9 @@ def _world_readable(folder):
             os.chmod(os.path.join(root, name), 0o644)
 
 
-def run_program(folder, program, limits):
+def execute_program(folder, program, limits):
     python = sys.executable
-    return sandbox.run([python, "-s", "-I", f"{sandbox.INPUT}/runner.py", sandbox.INPUT, "{results_fd}"], limits,
+    return sandbox.execute([python, "-s", "-I", f"{sandbox.INPUT}/in_sandbox.py", sandbox.INPUT, "{results_fd}"], limits,
                        inputs=folder, forbidden=program.forbidden, files=program.files,
                        env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
 
@@ -620,7 +620,7 @@ def judge_models(graded, model_events, blobs, seed, limits):
                                       cell_seconds=limits.cell_seconds,
                                       memory_mb=max(limits.memory_mb, JUDGE_MIN_MEMORY_MB),
                                       disk_mb=limits.disk_mb, processes=limits.processes)
-        outcome = sandbox.run([sys.executable, "-s", "-m", "autograder.model_judge", sandbox.INPUT, "{results_fd}"],
+        outcome = sandbox.execute([sys.executable, "-s", "-m", "autograder.model_judge", sandbox.INPUT, "{results_fd}"],
                               judge_limits, inputs=folder, expose=[ROOT / "cnnkit", ROOT / "autograder"],
                               env={"PYTHONPATH": str(ROOT)})
     try:
@@ -630,7 +630,7 @@ def judge_models(graded, model_events, blobs, seed, limits):
     return judged if isinstance(judged, dict) else {}
 
 
-def run_verdict(source_cells, release_cells, submitted, work, seed, limits):
+def verdict_of(source_cells, release_cells, submitted, work, seed, limits):
     """Plan, run sandboxed, judge: the :class:`Verdict` of one submission (cells from :mod:`notebook`)."""
     work = Path(work)
     if work.exists():
@@ -638,7 +638,7 @@ def run_verdict(source_cells, release_cells, submitted, work, seed, limits):
     the_plan = plan(source_cells, release_cells, submitted)
     graded = graded_cells(source_cells)
     program = write_program(work, the_plan, seed, limits)
-    outcome = run_program(work, program, limits)
+    outcome = execute_program(work, program, limits)
     parsed = stream.parse(outcome.stream)
     parts, run_flags, notes, stopped, outputs = judge(the_plan, program, outcome, parsed, graded, seed, limits)
     verdict = Verdict(parts, the_plan.flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2),

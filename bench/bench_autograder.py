@@ -88,18 +88,18 @@ def main():
         python = sys.executable
         timed("Python start, no sandbox", lambda: subprocess.run([python, "-s", str(work / "empty.py")]))
         timed("Python start in the sandbox (bwrap + limits + setpriv)",
-              lambda: sandbox.run([python, "-s", f"{sandbox.INPUT}/empty.py"], limits, inputs=work))
+              lambda: sandbox.execute([python, "-s", f"{sandbox.INPUT}/empty.py"], limits, inputs=work))
         timed("+ import NumPy and IPython in the sandbox",
-              lambda: sandbox.run([python, "-s", f"{sandbox.INPUT}/imports.py"], limits, inputs=work))
+              lambda: sandbox.execute([python, "-s", f"{sandbox.INPUT}/imports.py"], limits, inputs=work))
 
         from autograder import feedback, notebook
         from autograder.grade import Course
-        from autograder.verdict import run_verdict
+        from autograder.verdict import verdict_of
 
         course = Course(args.assignment)
         cells = notebook.load(next((scratch / "submissions").iterdir()))
         verdicts = []
-        timed("the notebook's one sandboxed run: cells, hidden cases, judge", lambda: verdicts.append(run_verdict(
+        timed("the notebook's one sandboxed run: cells, hidden cases, judge", lambda: verdicts.append(verdict_of(
             course.source, course.release, cells, scratch / "verdict", 1, limits)))
         timed("its feedback page (math drawn once per process, then cached)",
               lambda: feedback.page(args.assignment, "s", verdicts[-1], course.graded))

@@ -29,7 +29,7 @@ def run_probe(tmp_path, code, limits=None, **kwargs):
     (folder / "probe.py").write_text(textwrap.dedent(code))
     folder.chmod(0o755)
     (folder / "probe.py").chmod(0o644)
-    return sandbox.run([sys.executable, "-s", f"{sandbox.INPUT}/probe.py", "{results_fd}"],
+    return sandbox.execute([sys.executable, "-s", f"{sandbox.INPUT}/probe.py", "{results_fd}"],
                        limits or sandbox.Limits(wall_seconds=60), inputs=folder, capture_stdout=True, **kwargs)
 
 

@@ -57,7 +57,7 @@ def test_students_rebuild_of_the_split_fails_in_the_sandbox(tmp_path):
     limits = sandbox.Limits(wall_seconds=120, cell_seconds=60)
     # As the verdict runs a notebook: the part's files in the working folder, its forbidden packages hidden.
     files = {top.name: top for top in data.iterdir()}
-    outcome = sandbox.run([sys.executable, "-s", f"{sandbox.INPUT}/rebuild.py", "{results_fd}"], limits,
+    outcome = sandbox.execute([sys.executable, "-s", f"{sandbox.INPUT}/rebuild.py", "{results_fd}"], limits,
                           inputs=inputs, forbidden=part.forbidden, files=files)
     assert outcome.returncode == 0, outcome.stderr_tail
     report = json.loads(outcome.stream)
