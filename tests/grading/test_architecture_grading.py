@@ -259,6 +259,155 @@ def copy_check_always_true(a, b, dy, dx):
     return True
 
 
+# --- parts 8-11: layers described as data; one implementation with a switch per mistake ---------------
+
+def _size(n, k, s, p, *, rounding="floor", pad_sides=2, use_stride=True):
+    s = s if use_stride else 1
+    top = n + pad_sides * p - k
+    return (-(-top // s) if rounding == "ceil" else top // s) + (0 if rounding == "no +1" else 1)
+
+
+def _shape(layer, shape, *, conv_keeps_channels=False, pool_stride_one=False, flatten_channels_only=False,
+           global_keeps_maps=False, **size_mistakes):
+    kind = layer["type"]
+    if kind in ("conv", "maxpool", "avgpool"):
+        c, h, w = shape
+        k = layer["kernel"] if kind == "conv" else layer["size"]
+        default = 1 if (kind == "conv" or pool_stride_one) else k
+        s = layer.get("stride") if layer.get("stride") is not None else default
+        p = layer.get("padding", 0)
+        channels = layer["filters"] if kind == "conv" and not conv_keeps_channels else c
+        return (channels, _size(h, k, s, p, **size_mistakes), _size(w, k, s, p, **size_mistakes))
+    if kind == "dense":
+        return (layer["units"],)
+    if kind == "flatten":
+        return (shape[0],) if flatten_channels_only else (int(np.prod(shape)),)
+    if kind in ("globalavgpool", "globalmaxpool"):
+        return (shape[0], 1, 1) if global_keeps_maps else (shape[0],)
+    return tuple(shape)
+
+
+def _params(layer, shape, *, forget_channels=False, always_bias=False, never_bias=False, pool_params=False,
+            bias_per_input_channel=False):
+    kind = layer["type"]
+    bias = (layer.get("bias", True) or always_bias) and not never_bias
+    if kind == "conv":
+        f, c, k = layer["filters"], 1 if forget_channels else shape[0], layer["kernel"]
+        return f * c * k * k + ((shape[0] if bias_per_input_channel else f) if bias else 0)
+    if kind == "dense":
+        return shape[0] * layer["units"] + (layer["units"] if bias else 0)
+    if kind in ("maxpool", "avgpool") and pool_params:
+        return layer["size"] ** 2 * shape[0]
+    return 0
+
+
+def _macs(layer, shape, *, with_bias=False, input_size=False, forget_channels=False, pool_macs=False,
+          dense_bias=False):
+    kind = layer["type"]
+    out = _shape(layer, shape)
+    if kind == "conv":
+        f, c, k = layer["filters"], 1 if forget_channels else shape[0], layer["kernel"]
+        ho, wo = (shape[1], shape[2]) if input_size else out[1:]
+        return ho * wo * f * (c * k * k + (1 if with_bias and layer.get("bias", True) else 0))
+    if kind == "dense":
+        return shape[0] * layer["units"] + (layer["units"] if dense_bias else 0)
+    if kind in ("maxpool", "avgpool") and pool_macs:
+        return int(np.prod(out)) * layer["size"] ** 2
+    return 0
+
+
+def _named(fn, name, doc=None, **mistake):
+    def answer(layer, input_shape):
+        return fn(layer, tuple(input_shape), **mistake)
+    answer.__name__ = name
+    answer.__doc__ = doc
+    return answer
+
+
+shape_ceil = _named(_shape, "shape_ceil", rounding="ceil")
+shape_without_plus_one = _named(_shape, "shape_without_plus_one", rounding="no +1")
+shape_pads_one_side = _named(_shape, "shape_pads_one_side", pad_sides=1)
+shape_ignores_stride = _named(_shape, "shape_ignores_stride", use_stride=False)
+shape_conv_keeps_channels = _named(_shape, "shape_conv_keeps_channels", conv_keeps_channels=True)
+shape_pool_stride_one = _named(_shape, "shape_pool_stride_one", "stride None read as 1", pool_stride_one=True)
+shape_flatten_channels_only = _named(_shape, "shape_flatten_channels_only", flatten_channels_only=True)
+shape_global_keeps_maps = _named(_shape, "shape_global_keeps_maps", "(C, 1, 1) for global pooling",
+                                 global_keeps_maps=True)
+params_forget_channels = _named(_params, "params_forget_channels", forget_channels=True)
+params_ignore_bias_flag = _named(_params, "params_ignore_bias_flag", always_bias=True)
+params_never_bias = _named(_params, "params_never_bias", never_bias=True)
+params_count_pooling = _named(_params, "params_count_pooling", "a weight per pooled cell and channel",
+                              pool_params=True)
+params_bias_per_input_channel = _named(_params, "params_bias_per_input_channel", bias_per_input_channel=True)
+macs_with_bias = _named(_macs, "macs_with_bias", "the bias counted as one more multiply-add per output",
+                        with_bias=True)
+macs_input_size = _named(_macs, "macs_input_size", "the input's H W in place of the output's", input_size=True)
+macs_forget_channels = _named(_macs, "macs_forget_channels", forget_channels=True)
+macs_count_pooling = _named(_macs, "macs_count_pooling", pool_macs=True)
+macs_dense_bias = _named(_macs, "macs_dense_bias", dense_bias=True)
+
+
+def shape_as_list_of_floats(layer, input_shape):
+    """Correct: a list, sizes computed with np.floor (whole floats)."""
+    return [float(v) for v in _shape(layer, tuple(input_shape))]
+
+
+def params_with_numpy(layer, input_shape):
+    """Correct: NumPy integers."""
+    return np.int64(_params(layer, tuple(input_shape)))
+
+
+def _totals(layers, input_shape, shape_fn=_shape, params_fn=_params, macs_fn=_macs, skip=()):
+    shape, params, macs = tuple(input_shape), 0, 0
+    for layer in layers:
+        if layer["type"] not in skip:
+            params += params_fn(layer, shape)
+            macs += macs_fn(layer, shape)
+        shape = tuple(shape_fn(layer, shape))
+    return shape, params, macs
+
+
+def totals_with_bias_macs(layers, input_shape):
+    return _totals(layers, input_shape, macs_fn=lambda l, s: _macs(l, s, with_bias=True))
+
+
+def totals_forget_channels(layers, input_shape):
+    return _totals(layers, input_shape, params_fn=lambda l, s: _params(l, s, forget_channels=True),
+                   macs_fn=lambda l, s: _macs(l, s, forget_channels=True))
+
+
+def totals_count_pooling(layers, input_shape):
+    return _totals(layers, input_shape, params_fn=lambda l, s: _params(l, s, pool_params=True))
+
+
+def totals_ceil(layers, input_shape):
+    return _totals(layers, input_shape, shape_fn=lambda l, s: _shape(l, s, rounding="ceil"))
+
+
+def totals_convs_only(layers, input_shape):
+    return _totals(layers, input_shape, skip=("dense",))
+
+
+def totals_same_input_for_all(layers, input_shape):
+    """Every layer counted on the network's input shape."""
+    shape, params, macs = tuple(input_shape), 0, 0
+    out = shape
+    for layer in layers:
+        try:
+            params += _params(layer, shape)
+            macs += _macs(layer, shape)
+        except Exception:
+            pass
+        out = _shape(layer, out)
+    return out, params, macs
+
+
+def totals_as_lists(layers, input_shape):
+    """Correct: a list [shape as a list, params, macs], NumPy ints."""
+    shape, params, macs = _totals(layers, input_shape)
+    return [list(shape), np.int64(params), np.int64(macs)]
+
+
 WRONG = {
     "dense_params": [dense_params_without_bias],
     "conv2d_params": [conv_params_without_bias, conv_params_bias_per_input_channel,
@@ -275,6 +424,14 @@ WRONG = {
     # dense biases counted; conv biases forgotten; the slides' rounding; not a pair
     "explosion": [(200 * 200 * 40_000 + 40_000, 1664), (200 * 200 * 40_000, 64 * 25), (2_000_000_000, 1664),
                   200 * 200 * 40_000, (1.6e9 + 0.5, 1664)],
+    "layer_output_shape": [shape_ceil, shape_without_plus_one, shape_pads_one_side, shape_ignores_stride,
+                           shape_conv_keeps_channels, shape_pool_stride_one, shape_flatten_channels_only,
+                           shape_global_keeps_maps],
+    "layer_params": [params_forget_channels, params_ignore_bias_flag, params_never_bias, params_count_pooling,
+                     params_bias_per_input_channel],
+    "layer_macs": [macs_with_bias, macs_input_size, macs_forget_channels, macs_count_pooling, macs_dense_bias],
+    "stack_totals": [totals_with_bias_macs, totals_forget_channels, totals_count_pooling, totals_ceil,
+                     totals_convs_only, totals_same_input_for_all],
 }
 RIGHT = {
     "explosion": [(1.6e9, 1664.0), [np.int64(1_600_000_000), np.int64(1664)]],
@@ -284,6 +441,10 @@ RIGHT = {
     "receptive_field": [field_as_float],
     "shift": [shift_with_pad_and_crop],
     "is_shifted_copy": [copy_check_with_isclose],
+    "layer_output_shape": [shape_as_list_of_floats],
+    "layer_params": [params_with_numpy],
+    "layer_macs": [_named(_macs, "macs_as_written_here")],
+    "stack_totals": [totals_as_lists, _totals],
 }
 
 

@@ -311,6 +311,56 @@ def dense_to_conv_from_lists(w, b, input_shape):
     return np.stack([w[:, k].reshape(tuple(input_shape)) for k in range(w.shape[1])]), np.array(b, dtype=float)
 
 
+def conv1x1_transposed(x, w, b):
+    """The (F, C) matrix read as (C, F)."""
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    return np.einsum("cf,nchw->nfhw", w, x) + np.asarray(b, float)[None, :, None, None]
+
+
+def conv1x1_without_bias(x, w, b):
+    return np.einsum("fc,nchw->nfhw", np.asarray(w, float), np.asarray(x, float))
+
+
+def conv1x1_bias_over_columns(x, w, b):
+    """``+ b`` broadcast against the last axis (W) instead of the channels."""
+    return conv1x1_without_bias(x, w, b) + np.asarray(b, float)
+
+
+def conv1x1_mixes_rows(x, w, b):
+    """The matrix applied over the rows (H) instead of the channels."""
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    return np.einsum("fh,nchw->ncfw", w, x) + np.asarray(b, float)[None, :, None, None]
+
+
+def conv1x1_in_the_input_dtype(x, w, b):
+    x = np.asarray(x)
+    return conv1x1_by_matmul(x, w, b).astype(x.dtype)
+
+
+def conv1x1_in_float32(x, w, b):
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
+    return conv1x1_by_matmul(f32(x), f32(w), f32(b)).astype(np.float32)
+
+
+def conv1x1_by_matmul(x, w, b):
+    """Correct: every pixel's channel vector times the matrix, by a reshape and @."""
+    x = np.asarray(x, dtype=np.float64) if np.asarray(x).dtype.kind != "f" else np.asarray(x)
+    n, c, h, width = x.shape
+    w = np.asarray(w)
+    out = (w @ x.reshape(n, c, h * width)).reshape(n, w.shape[0], h, width)
+    return out + np.asarray(b)[None, :, None, None]
+
+
+def conv1x1_as_a_pixel_loop(x, w, b):
+    """Correct: a loop over the pixels, channels last."""
+    x = np.asarray(x, dtype=float)
+    out = np.empty((x.shape[0], len(w), *x.shape[2:]))
+    for i in range(x.shape[2]):
+        for j in range(x.shape[3]):
+            out[:, :, i, j] = x[:, :, i, j] @ np.asarray(w, dtype=float).T + np.asarray(b, dtype=float)
+    return out
+
+
 WRONG = {
     "conv_output_size": [size_ceil, size_without_plus_one, size_padding_one_side, size_ignores_dilation,
                          size_ignores_stride, size_never_raises, size_truncates, size_refuses_an_exact_fit],
@@ -328,11 +378,14 @@ WRONG = {
                          transpose_as_flipped_correlation_without_zeros],
     "dense_to_conv": [dense_to_conv_no_transpose, dense_to_conv_keras_order, dense_to_conv_drops_bias,
                       dense_to_conv_hw_swapped, dense_to_conv_channels_last],
+    "conv1x1": [conv1x1_transposed, conv1x1_without_bias, conv1x1_bias_over_columns, conv1x1_mixes_rows,
+                conv1x1_in_the_input_dtype, conv1x1_in_float32],
 }
 RIGHT = {
     "conv_output_size": [size_with_np_floor],
     "conv2d": [conv2d_with_einsum_windows],
     "dense_to_conv": [dense_to_conv_from_lists],
+    "conv1x1": [conv1x1_by_matmul, conv1x1_as_a_pixel_loop],
 }
 
 

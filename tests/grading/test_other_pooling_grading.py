@@ -297,12 +297,111 @@ def avg_by_sliding_windows(x, size=2, stride=None, padding=0):
     return sums.sum(axis=(4, 5)) / counts.sum(axis=(2, 3))
 
 
+# --- global max pooling: wrong answers and correct alternatives ---------------------------
+
+def gmax_over_wrong_axes(x):
+    return np.asarray(x, dtype=float).max(axis=(1, 2))
+
+
+def gmax_keeps_dims(x):
+    """(N, C, 1, 1) where (N, C) is asked."""
+    return np.asarray(x, dtype=float).max(axis=(2, 3), keepdims=True)
+
+
+def gmax_of_everything(x):
+    return np.asarray(x, dtype=float).max(axis=(1, 2, 3))
+
+
+def gmax_started_at_zero(x):
+    """A running maximum started at 0: negative maps give 0."""
+    return np.maximum(np.asarray(x, dtype=float).max(axis=(2, 3)), 0.0)
+
+
+def gmax_in_float32(x):
+    return np.asarray(x, dtype=np.float32).max(axis=(2, 3))
+
+
+def gmax_last_row_only(x):
+    return np.asarray(x, dtype=float)[:, :, -1, :].max(axis=2)
+
+
+def gmax_by_reshape(x):
+    """Correct: one row per channel, then the maximum of each row."""
+    x = np.asarray(x)
+    return x.reshape(x.shape[0], x.shape[1], -1).max(axis=-1).astype(np.float64)
+
+
+def _gmax_backward(dout, x, rule="first"):
+    x = np.asarray(x, dtype=float)
+    dout = np.asarray(dout, dtype=float)
+    n, c, h, w = x.shape
+    dx = np.zeros_like(x)
+    for i in range(n):
+        for j in range(c):
+            tied = np.argwhere(x[i, j] == x[i, j].max())  # row-major order
+            if rule == "first":
+                dx[i, j][tuple(tied[0])] = dout[i, j]
+            elif rule == "last":
+                dx[i, j][tuple(tied[-1])] = dout[i, j]
+            elif rule == "every":
+                dx[i, j][tuple(tied.T)] = dout[i, j]
+            elif rule == "split":
+                dx[i, j][tuple(tied.T)] = dout[i, j] / len(tied)
+            elif rule == "column-major":
+                first = min(tied.tolist(), key=lambda rc: (rc[1], rc[0]))
+                dx[i, j][tuple(first)] = dout[i, j]
+            elif rule == "mask":
+                dx[i, j][tuple(tied[0])] = 1.0
+    return dx
+
+
+def gmax_backward_every_tie(dout, x):
+    """The gradient copied to every tied cell."""
+    return _gmax_backward(dout, x, "every")
+
+
+def gmax_backward_last_tie(dout, x):
+    return _gmax_backward(dout, x, "last")
+
+
+def gmax_backward_split_among_ties(dout, x):
+    """Keras' GlobalMaxPooling2D (tf.reduce_max) rule: the gradient shared among the ties, not the stated one."""
+    return _gmax_backward(dout, x, "split")
+
+
+def gmax_backward_column_major(dout, x):
+    return _gmax_backward(dout, x, "column-major")
+
+
+def gmax_backward_mask_only(dout, x):
+    """1 at the maximum, dout forgotten."""
+    return _gmax_backward(dout, x, "mask")
+
+
+def gmax_backward_in_float32(dout, x):
+    return _gmax_backward(dout, np.asarray(x, dtype=np.float32).astype(float), "first")
+
+
+def gmax_backward_by_argmax(dout, x):
+    """Correct: argmax of the flattened map finds the first maximum; put dout there."""
+    x = np.asarray(x, dtype=np.float64)
+    n, c, h, w = x.shape
+    flat = np.zeros((n, c, h * w))
+    first = x.reshape(n, c, -1).argmax(axis=-1)
+    np.put_along_axis(flat, first[:, :, None], np.asarray(dout, dtype=np.float64)[:, :, None], axis=-1)
+    return flat.reshape(n, c, h, w)
+
+
 WRONG = {
     "avg_pool2d": [avg_counts_padding, avg_ignores_stride, avg_output_like_input, avg_in_float32],
     "avg_pool2d_backward": [avg_backward_not_divided, avg_backward_counts_padding, avg_backward_overwrites_overlaps,
                             avg_backward_max_routing, avg_backward_padding_capped],
     "global_avg_pool2d": [global_mean_of_everything, global_keeps_dims, global_max, global_mean_square_maps,
                           global_mean_in_float32, global_integer_mean],
+    "global_max_pool2d": [gmax_over_wrong_axes, gmax_keeps_dims, gmax_of_everything, gmax_started_at_zero,
+                          gmax_in_float32, gmax_last_row_only, global_mean_by_reshape],
+    "global_max_pool2d_backward": [gmax_backward_every_tie, gmax_backward_last_tie, gmax_backward_split_among_ties,
+                                   gmax_backward_column_major, gmax_backward_mask_only, gmax_backward_in_float32],
     "all_conv_model": [Model(f) for f in (model_with_max_pooling, model_strides_forgotten, model_valid_padding,
                                           model_flatten_head, model_no_activation, model_wrong_input,
                                           model_relu_forgotten_once, model_sigmoid_head)]
@@ -311,6 +410,8 @@ WRONG = {
 RIGHT = {
     "avg_pool2d": [avg_by_sliding_windows],
     "global_avg_pool2d": [global_mean_by_reshape],
+    "global_max_pool2d": [gmax_by_reshape],
+    "global_max_pool2d_backward": [gmax_backward_by_argmax],
     "all_conv_model": [Model(f) for f in (right_model, right_model_functional, right_model_with_activation_layers,
                                           right_model_nested_blocks, right_model_functional_with_softmax_layer)],
 }

@@ -183,3 +183,113 @@ def test_uncompiled_model_earns_no_compile_points():
 def test_feedback_does_not_give_away_the_counts():
     text = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["missing_pool"]())).text()
     assert "7018" not in text.replace(",", "") and "576" not in text, text
+
+
+# --- batch normalisation counted by hand; the residual block ----------------------------------------------
+
+def bn_network():
+    """The network that Part 4 describes in words; the notebook never builds it."""
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(16, 3, padding="same", use_bias=False),
+                             layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(2),
+                             layers.Conv2D(32, 3), layers.BatchNormalization(), layers.ReLU(),
+                             layers.GlobalAveragePooling2D(), layers.Dense(10)])
+
+
+def test_bn_counts_agree_with_keras():
+    model = bn_network()
+    bn = [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)][1]
+    assert bn.count_params() == reference.BN_PARAMS
+    assert sum(int(np.prod(w.shape)) for w in bn.trainable_weights) == reference.BN_TRAINABLE
+    assert model.count_params() == reference.BN_MODEL_PARAMS
+    assert sum(int(np.prod(w.shape)) for w in model.trainable_weights) == reference.BN_MODEL_TRAINABLE
+
+
+def residual(body=None, shortcut="projection", after_add="relu", add="layer", activation_layer="ReLU",
+             bias=False, input_shape=(16, 16, 8), head_activation="softmax", order="conv-bn-relu"):
+    """The spec's residual model, with one switch per mistake (and per equivalent spelling)."""
+    inputs = keras.Input(shape=input_shape)
+    relu = {"ReLU": layers.ReLU, "Activation": lambda: layers.Activation("relu")}[activation_layer]
+    z = layers.Conv2D(16, 3, padding="same", use_bias=bias)(inputs)
+    if order == "conv-bn-relu":
+        z = relu()(layers.BatchNormalization()(z))
+    elif order == "conv-relu-bn":
+        z = layers.BatchNormalization()(relu()(z))
+    elif order == "no-bn":
+        z = relu()(z)
+    z = layers.Conv2D(16, 3, padding="same" if body != "valid" else "valid", use_bias=bias)(z)
+    if order != "no-bn":
+        z = layers.BatchNormalization()(z)
+    if body == "relu-before-add":
+        z = relu()(z)
+    if shortcut == "projection":
+        s = layers.BatchNormalization()(layers.Conv2D(16, 1, use_bias=bias)(inputs))
+    elif shortcut == "sequential":
+        s = keras.Sequential([layers.Conv2D(16, (1, 1), use_bias=False), layers.BatchNormalization()])(inputs)
+    elif shortcut == "3x3":
+        s = layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same", use_bias=bias)(inputs))
+    elif shortcut == "no-bn":
+        s = layers.Conv2D(16, 1, use_bias=bias)(inputs)
+    else:  # the identity: only possible if the channels already match
+        s = inputs
+    if body == "valid":
+        s = layers.Cropping2D(1)(s)
+    z = layers.Add()([z, s]) if add == "layer" else layers.add([z, s]) if add == "function" else layers.Concatenate()([z, s])
+    if after_add == "relu":
+        z = relu()(z)
+    z = layers.GlobalAveragePooling2D()(z)
+    if head_activation == "layer":
+        outputs = layers.Softmax()(layers.Dense(10)(z))
+    else:
+        outputs = layers.Dense(10, activation=head_activation)(z)
+    return keras.Model(inputs, outputs)
+
+
+def residual_identity_shortcut_same_channels():
+    """An identity shortcut on an input that already has 16 channels: not the spec's projection."""
+    return residual(shortcut="identity", input_shape=(16, 16, 16))
+
+
+RESIDUAL_WRONG = {
+    "residual_relu_before_bn": lambda: residual(order="conv-relu-bn"),
+    "residual_without_bn": lambda: residual(order="no-bn", shortcut="no-bn"),
+    "residual_relu_before_add": lambda: residual(body="relu-before-add"),
+    "residual_no_relu_after_add": lambda: residual(after_add=None),
+    "residual_identity_shortcut": residual_identity_shortcut_same_channels,
+    "residual_shortcut_without_bn": lambda: residual(shortcut="no-bn"),
+    "residual_shortcut_3x3": lambda: residual(shortcut="3x3"),
+    "residual_with_biases": lambda: residual(bias=True),
+    "residual_concatenate": lambda: residual(add="concatenate"),
+    "residual_valid_padding": lambda: residual(body="valid"),
+    "residual_no_softmax": lambda: residual(head_activation=None),
+    "not_a_model": lambda: "model",
+}
+RESIDUAL_RIGHT = {
+    "residual_spec": residual,
+    "residual_add_function_and_activation_layers": lambda: residual(add="function", activation_layer="Activation"),
+    "residual_shortcut_as_sequential_block": lambda: residual(shortcut="sequential"),
+    "residual_softmax_layer": lambda: residual(head_activation="layer"),
+}
+
+
+def test_residual_mistakes_cost_only_their_own_features():
+    report = run(f"{ASSIGNMENT}/residual_block", round_trip(residual(after_add=None)))
+    assert [label for _, label, _ in report.problems] == ["ReLU after the Add"], report.text()
+    report = run(f"{ASSIGNMENT}/residual_block", round_trip(residual(shortcut="no-bn")))
+    assert report.passed == report.total - 2, report.text()  # the shortcut, and the parameter count
+
+
+WRONG.update({
+    # 2C (gamma and beta only); C; the first BN's channels; 4C counted as trainable
+    "bn_params": [2 * 32, 32, 4 * 16, 2 * 16],
+    "bn_trainable": [4 * 32, 32, 0, 2 * 16],
+    # BN as 2C; the first conv's bias counted; BN left out; the trainable count given
+    "bn_model_params": [5306 - 96, 5306 + 16, 5306 - 192, 144 + 4640 + 330, 5307],
+    "bn_model_trainable": [5306, 5306 - 192, 5210 + 16, 5306 - 48],
+    "residual_block": [Model(build, name) for name, build in RESIDUAL_WRONG.items()],
+})
+RIGHT.update({
+    "bn_params": [128.0],
+    "bn_model_trainable": [np.int64(5210)],
+    "residual_block": [Model(build, name) for name, build in RESIDUAL_RIGHT.items()],
+})
+SOLUTION["residual_block"] = lambda ns: Model(ns["build_residual_block"], "solution")

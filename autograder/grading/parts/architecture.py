@@ -1,7 +1,10 @@
 """Hidden cases of assignment 01-architecture.
 
 Parameter counts, the output shapes of a small stack, the receptive field of
-a stack and a translation-equivariance check. The first case of each part is
+a stack and a translation-equivariance check; then (parts 8-11) the output
+shape, parameters and multiply-adds of layers described as data in
+:mod:`cnnkit.architectures`' format, and the totals of whole stacks
+(VGG-16 and a one-GPU AlexNet among them), graded against that module. The first case of each part is
 the book's worked example (the notebook's visible test checks it too); the
 rest are random. Cases are chosen so that the usual mistakes fail some of
 them: a forgotten bias or a bias per input channel, a square kernel assumed,
@@ -282,4 +285,180 @@ def _is_shifted_copy_cases(rng):
     x = rng.standard_normal((14, 14))
     add("conv and 2x2 max pool, input shifted by (-2, 4)", _feature_map(x, w, pool=True),
         _feature_map(shift(x, -2, 4), w, pool=True), -1, 2, True)
+    return cases
+
+
+# --- parts 8-11: a stack of layers described as data (cnnkit.architectures' format) -------------
+#
+# The subset the notebook states: "conv" (filters, kernel, stride=1, padding=0, bias=True), "maxpool" and
+# "avgpool" (size, stride=None meaning size, padding=0), "dense" (units, bias=True), "flatten",
+# "globalavgpool", "globalmaxpool", "relu", "dropout", "softmax"; ints for kernel, stride and padding.
+# MACs count the weights' multiply-adds only (biases, pooling and activations count 0), as cnnkit does.
+
+from cnnkit.architectures import alexnet, layer_macs, layer_output_shape, layer_params, summarize, totals, vgg16  # noqa: E402
+
+
+def _conv_layer(filters, kernel, stride=1, padding=0, **settings):
+    return {"type": "conv", "filters": filters, "kernel": kernel, "stride": stride, "padding": padding, **settings}
+
+
+def alexnet_like():
+    """AlexNet on one GPU: cnnkit's AlexNet without the two-GPU ``groups``, ``((3, 227, 227), layers)``."""
+    shape, layers = alexnet()
+    return shape, [{k: v for k, v in layer.items() if k != "groups"} for layer in layers]
+
+
+def vgg16_like():
+    """cnnkit's VGG-16 (configuration D), ``((3, 224, 224), layers)``."""
+    return vgg16()
+
+
+# (label, layer, input shape): each a boundary of the counting or shape rules.
+def single_layer_inputs():
+    return [
+        ("LeNet-5's C1: conv 6 filters 5x5 on (1, 32, 32)", _conv_layer(6, 5), (1, 32, 32)),
+        ("VGG's first conv: 64 filters 3x3, padding 1, on (3, 224, 224)", _conv_layer(64, 3, padding=1), (3, 224, 224)),
+        ("conv 8 filters 3x3, stride 2, padding 1, on an odd (3, 15, 20)", _conv_layer(8, 3, 2, 1), (3, 15, 20)),
+        ("conv 4 filters 5x5, stride 3, on (2, 17, 11) (floor matters)", _conv_layer(4, 5, 3), (2, 17, 11)),
+        ("conv 5 filters 7x7, padding 1, on (3, 5, 5): fits exactly once", _conv_layer(5, 7, 1, 1), (3, 5, 5)),
+        ("conv 16 filters 1x1 on (32, 7, 9)", _conv_layer(16, 1), (32, 7, 9)),
+        ("conv 12 filters 3x3, bias=False, on (6, 10, 10)", _conv_layer(12, 3, bias=False), (6, 10, 10)),
+        ("conv 96 filters 11x11, stride 4, on (3, 227, 227) (AlexNet's conv1)", _conv_layer(96, 11, 4), (3, 227, 227)),
+        ("maxpool size 2 (stride not given) on (8, 28, 28)", {"type": "maxpool", "size": 2}, (8, 28, 28)),
+        ("maxpool size 3, stride 2 on (96, 55, 55) (overlapping)", {"type": "maxpool", "size": 3, "stride": 2}, (96, 55, 55)),
+        ("maxpool size 3, stride 2, padding 1 on (64, 112, 112)",
+         {"type": "maxpool", "size": 3, "stride": 2, "padding": 1}, (64, 112, 112)),
+        ("avgpool size 2 (stride not given) on an odd (6, 7, 9)", {"type": "avgpool", "size": 2}, (6, 7, 9)),
+        ("avgpool size 3, stride 1 on (4, 6, 5)", {"type": "avgpool", "size": 3, "stride": 1}, (4, 6, 5)),
+        ("flatten on (16, 5, 5)", {"type": "flatten"}, (16, 5, 5)),
+        ("flatten on (3, 4, 7)", {"type": "flatten"}, (3, 4, 7)),
+        ("dense 10 units on (576,) (after flatten)", {"type": "dense", "units": 10}, (576,)),
+        ("dense 7 units, bias=False, on (30,)", {"type": "dense", "units": 7, "bias": False}, (30,)),
+        ("globalavgpool on (32, 7, 5)", {"type": "globalavgpool"}, (32, 7, 5)),
+        ("globalmaxpool on (12, 3, 8)", {"type": "globalmaxpool"}, (12, 3, 8)),
+        ("relu on (8, 6, 6)", {"type": "relu"}, (8, 6, 6)),
+        ("dropout on (100,)", {"type": "dropout", "rate": 0.5}, (100,)),
+        ("softmax on (10,)", {"type": "softmax"}, (10,)),
+    ]
+
+
+def _random_layer(rng):
+    """One random conv, pool or dense layer with an input it fits."""
+    kind = rng.choice(["conv", "conv", "pool", "dense"])
+    if kind == "dense":
+        n, units = int(rng.integers(1, 3000)), int(rng.integers(1, 300))
+        layer = {"type": "dense", "units": units}
+        if rng.random() < 0.3:
+            layer["bias"] = False
+        return f"dense {units} units{', bias=False' if 'bias' in layer else ''} on ({n},)", layer, (n,)
+    c, h, w = int(rng.integers(1, 65)), int(rng.integers(8, 40)), int(rng.integers(8, 40))
+    if kind == "conv":
+        kernel = int(rng.choice([1, 3, 5, 7]))
+        stride, padding = int(rng.choice([1, 1, 2, 3])), int(rng.integers(0, kernel // 2 + 2))
+        filters = int(rng.integers(1, 129))
+        layer = _conv_layer(filters, kernel, stride, padding)
+        if rng.random() < 0.3:
+            layer["bias"] = False
+        label = f"conv {filters} filters {kernel}x{kernel}, stride {stride}, padding {padding}"
+        return label + (", bias=False" if "bias" in layer else "") + f" on ({c}, {h}, {w})", layer, (c, h, w)
+    size = int(rng.choice([2, 3]))
+    layer = {"type": str(rng.choice(["maxpool", "avgpool"])), "size": size}
+    if rng.random() < 0.6:
+        layer["stride"] = int(rng.choice([1, 2, size]))
+    label = f"{layer['type']} size {size}, " + (f"stride {layer['stride']}" if "stride" in layer else "stride not given")
+    return label + f" on ({c}, {h}, {w})", layer, (c, h, w)
+
+
+def _layer_cases(rng, reference):
+    cases = [Case(label, (layer, shape), reference(layer, shape)) for label, layer, shape in single_layer_inputs()]
+    for _ in range(6):
+        label, layer, shape = _random_layer(rng)
+        cases.append(Case(label, (layer, shape), reference(layer, shape)))
+    return cases
+
+
+def _output_shape_reference(layer, shape):
+    return tuple(int(v) for v in layer_output_shape(layer, shape))
+
+
+def _axis_name(index):
+    return f"entry {index} of the shape"
+
+
+@register("layer_output_shape", points=2, description="the output shape of one layer described as data",
+          returns=_axis_name)
+def _layer_output_shape_cases(rng):
+    return _layer_cases(rng, _output_shape_reference)
+
+
+@register("layer_params", points=2, description="the parameters of one layer described as data")
+def _layer_params_cases(rng):
+    return _layer_cases(rng, lambda layer, shape: int(layer_params(layer, shape)))
+
+
+@register("layer_macs", points=2, description="the multiply-adds of one layer described as data (biases not counted)")
+def _layer_macs_cases(rng):
+    return _layer_cases(rng, lambda layer, shape: int(layer_macs(layer, shape)))
+
+
+def stack_totals_reference(layers, input_shape):
+    """``(output shape, parameters, multiply-adds)`` of a whole stack, from cnnkit's ``summarize``."""
+    rows = summarize(layers, input_shape)
+    total = totals(rows)
+    return tuple(int(v) for v in rows[-1].output_shape), int(total["params"]), int(total["macs"])
+
+
+def small_stacks():
+    """(label, input shape, layers): LeNet-5, a stack with every layer type, and a 1x1-bottleneck stack."""
+    lenet = [_conv_layer(6, 5), {"type": "avgpool", "size": 2}, _conv_layer(16, 5), {"type": "avgpool", "size": 2},
+             _conv_layer(120, 5), {"type": "flatten"}, {"type": "dense", "units": 84}, {"type": "relu"},
+             {"type": "dense", "units": 10}, {"type": "softmax"}]
+    mixed = [_conv_layer(8, 3, 2, 1, bias=False), {"type": "relu"}, {"type": "maxpool", "size": 3, "stride": 2},
+             _conv_layer(16, 1), {"type": "avgpool", "size": 2, "stride": 1}, {"type": "dropout", "rate": 0.25},
+             {"type": "flatten"}, {"type": "dense", "units": 5, "bias": False}]
+    gap = [_conv_layer(32, 3, padding=1), {"type": "relu"}, _conv_layer(8, 1, bias=False), {"type": "globalavgpool"},
+           {"type": "dense", "units": 3}]
+    return [("LeNet-5 on (1, 32, 32)", (1, 32, 32), lenet), ("every layer type on (3, 21, 30)", (3, 21, 30), mixed),
+            ("a 1x1 bottleneck and global average pooling on (16, 9, 7)", (16, 9, 7), gap)]
+
+
+def _random_stack_of_dicts(rng):
+    while True:
+        shape = (int(rng.choice([1, 3])), int(rng.integers(16, 48)), int(rng.integers(16, 48)))
+        layers = []
+        for _ in range(int(rng.integers(2, 5))):
+            kernel = int(rng.choice([1, 3, 5]))
+            layer = _conv_layer(int(rng.integers(2, 65)), kernel, int(rng.choice([1, 1, 2])),
+                                int(rng.integers(0, kernel // 2 + 1)))
+            if rng.random() < 0.3:
+                layer["bias"] = False
+            layers += [layer, {"type": "relu"}]
+            if rng.random() < 0.6:
+                size = int(rng.choice([2, 3]))
+                layers.append({"type": str(rng.choice(["maxpool", "avgpool"])), "size": size,
+                               "stride": int(rng.choice([size, 2]))})
+        layers += [{"type": "flatten"}, {"type": "dense", "units": int(rng.integers(2, 100))}]
+        try:
+            return shape, layers, stack_totals_reference(layers, shape)
+        except ValueError:  # a window grew larger than its input: draw again
+            continue
+
+
+def _totals_name(index):
+    return ("the output shape", "the parameters", "the multiply-adds")[index] if index < 3 else f"item {index}"
+
+
+@register("stack_totals", points=2, description="output shape, parameters and multiply-adds of a whole stack",
+          returns=_totals_name)
+def _stack_totals_cases(rng):
+    cases = []
+    for label, (shape, layers) in [("VGG-16 on (3, 224, 224)", vgg16_like()),
+                                   ("AlexNet on one GPU on (3, 227, 227)", alexnet_like())]:
+        cases.append(Case(label, (layers, shape), stack_totals_reference(layers, shape)))
+    for label, shape, layers in small_stacks():
+        cases.append(Case(label, (layers, shape), stack_totals_reference(layers, shape)))
+    for _ in range(4):
+        shape, layers, expected = _random_stack_of_dicts(rng)
+        cases.append(Case(f"input {shape}, {len(layers)} layers: " + ", ".join(l["type"] for l in layers),
+                          (layers, shape), expected))
     return cases

@@ -253,3 +253,49 @@ def _dense_to_conv_cases(rng):
         cases.append(Case(f"w {w.shape}, b {b.shape}, input_shape={shape}", (w, b, shape),
                           dense_to_conv(w, b, shape)))
     return cases
+
+
+# ----------------------------------------------------------------------------
+# Part 9: the 1x1 convolution, a matrix product over the channel axis.
+# ----------------------------------------------------------------------------
+
+
+def conv1x1_reference(x, w, b):
+    """cnnkit's conv2d with the ``(F, C)`` matrix as an ``(F, C, 1, 1)`` kernel."""
+    w = np.asarray(w, dtype=float)
+    return conv2d(np.asarray(x, dtype=float), w[:, :, None, None], np.asarray(b, dtype=float))
+
+
+# (N, C, F, H, W): C != F in most (a transposed matrix raises or mixes wrongly), C == F == H in one
+# (a transposed matrix, or mixing over the rows instead of the channels, then runs and is wrong),
+# W == F in one (a bias broadcast over the columns instead of the channels then runs and is wrong).
+_CONV1X1_SETTINGS = [(2, 3, 5, 4, 6), (1, 4, 4, 4, 3), (3, 2, 3, 5, 3), (1, 1, 3, 2, 2), (2, 5, 2, 3, 7),
+                     (1, 6, 1, 4, 4)]
+
+
+@register("conv1x1", points=2, description="the 1x1 convolution as a channel-mixing matrix product")
+def _conv1x1_cases(rng):
+    x = np.arange(8.0).reshape(1, 2, 2, 2)
+    w = np.array([[1.0, 0.0], [1.0, 1.0], [2.0, -1.0]])
+    b = np.array([0.0, 0.5, -1.0])
+    cases = [Case("x (1, 2, 2, 2), w (3, 2), b (3,) (the notebook's example)", (x, w, b), conv1x1_reference(x, w, b))]
+    # Fixed: C == F == H (every axis mix-up runs), integers (an output in the input's dtype truncates),
+    # float64 precision (values near 10,000 mixed by a zero-sum row).
+    square = np.arange(2 * 3 * 3 * 3, dtype=float).reshape(2, 3, 3, 3) ** 1.2 % 11
+    mix = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [0.5, 0.0, 1.0]])
+    cases.append(Case("x (2, 3, 3, 3), w (3, 3), b (3,): C = F = H", (square, mix, np.array([1.0, -2.0, 0.5])),
+                      conv1x1_reference(square, mix, np.array([1.0, -2.0, 0.5]))))
+    integers = (np.arange(2 * 2 * 3 * 4, dtype=np.int64).reshape(2, 2, 3, 4) * 7) % 9 - 4
+    cases.append(Case("x (2, 2, 3, 4) of integers (int64), w (3, 2) of halves, b (3,)",
+                      (integers, np.array([[0.5, 1.5], [-0.5, 0.0], [1.0, 0.25]]), np.array([0.25, 0.0, -0.75])),
+                      conv1x1_reference(integers, [[0.5, 1.5], [-0.5, 0.0], [1.0, 0.25]], [0.25, 0.0, -0.75])))
+    near = 1e4 + np.sin(np.arange(32.0)).reshape(1, 2, 4, 4) * 1e-3
+    cases.append(Case("x (1, 2, 4, 4) near 10,000 (float64), w (1, 2) zero-sum, b (1,)",
+                      (near, np.array([[1.0, -1.0]]), np.zeros(1)),
+                      conv1x1_reference(near, np.array([[1.0, -1.0]]), np.zeros(1)), rtol=1e-7, atol=1e-9))
+    for n, c, f, h, width in _CONV1X1_SETTINGS:
+        x = rng.standard_normal((n, c, h, width))
+        w = rng.standard_normal((f, c))
+        b = rng.standard_normal(f)
+        cases.append(Case(_shape_label(x=x, w=w, b=b), (x, w, b), conv1x1_reference(x, w, b)))
+    return cases

@@ -2,7 +2,9 @@
 
 Parts: ``avg_pool2d`` and ``avg_pool2d_backward`` (int ``size``, ``stride``,
 ``padding``; padded cells are left out of each mean, as in TensorFlow),
-``global_avg_pool2d`` (``(N, C, H, W)`` to ``(N, C)``) and ``all_conv_model``,
+``global_avg_pool2d`` and ``global_max_pool2d`` (``(N, C, H, W)`` to ``(N, C)``),
+``global_max_pool2d_backward`` (ties: the first maximum in row-major order,
+as :func:`cnnkit.max_pool2d_backward`) and ``all_conv_model``,
 a Keras model to the notebook's spec in which stride-2 convolutions replace
 the pooling layers, graded on its structure only.
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d
+from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d_backward
 
 from cnnkit.data import pooling_example
 
@@ -140,6 +142,67 @@ def _global_avg_pool2d_cases(rng):
     for shape in [(2, 3, 5, 5), (1, 4, 3, 7), (3, 2, 6, 4), (2, 5, 1, 1)]:
         x = rng.standard_normal(shape)
         cases.append(Case(f"x {shape}", (x,), global_avg_pool2d(x)))
+    return cases
+
+
+# --- global max pooling ------------------------------------------------------
+
+def global_max_backward_reference(dout, x):
+    """cnnkit's max-pooling gradient with one window as large as the map: ties go to the first maximum (row-major)."""
+    x = np.asarray(x, dtype=float)
+    return max_pool2d_backward(np.asarray(dout, dtype=float)[:, :, None, None], x, size=x.shape[2:])
+
+
+def global_max_inputs(rng):
+    """Fixed inputs (label, x) of both global-max parts, then random ones.
+
+    Every axis of a different length (a maximum over the wrong axes shows),
+    negative maps (a maximum started at 0 shows), ties (small integers and
+    constant maps: the first maximum in row-major order takes the gradient,
+    not every tied cell, nor the last one, nor the first in column-major
+    order), an integer image, and 1 next to 1 + 1e-9 (float32 ties them).
+    """
+    distinct = np.arange(2 * 3 * 4 * 5, dtype=float).reshape(2, 3, 4, 5) ** 1.3 % 17
+    negative = -1.0 - np.arange(2 * 2 * 3 * 4, dtype=float).reshape(2, 2, 3, 4) ** 1.5 % 7
+    ties = np.array([[[[1.0, 3.0, 3.0], [3.0, 0.0, 2.0]], [[2.0, 0.0, 2.0], [0.0, 2.0, 1.0]]]])  # (1, 2, 2, 3)
+    column_ties = np.array([[[[0.0, 4.0], [4.0, 1.0], [2.0, 4.0]]]])  # row-major first (0, 1), column-major (1, 0)
+    constant = np.broadcast_to(np.array([[-0.5, 2.0]])[:, :, None, None], (1, 2, 3, 3)).copy()
+    integers = np.arange(2 * 2 * 3 * 3, dtype=np.int64).reshape(2, 2, 3, 3) * 7 % 10 - 3
+    close = np.ones((1, 1, 2, 3))
+    close[0, 0, 1, 2] += 1e-9
+    fixed = [
+        ("x (2, 3, 4, 5), every axis a different length", distinct),
+        ("x (2, 2, 3, 4) of negative values", negative),
+        ("x (1, 2, 2, 3) of small integers, ties", ties),
+        ("x (1, 1, 3, 2), a three-way tie", column_ties),
+        ("x (1, 2, 3, 3), each channel constant (all tie)", constant),
+        ("x (2, 2, 3, 3) of integers (int64)", integers),
+        ("x (1, 1, 2, 3) of ones and one 1 + 1e-9 (float32 ties them)", close),
+    ]
+    for shape in [(2, 3, 5, 5), (1, 4, 3, 7), (3, 2, 6, 4), (2, 5, 1, 1)]:
+        fixed.append((f"x {shape}, random values", rng.standard_normal(shape)))
+    for shape in [(2, 3, 4, 4), (1, 2, 5, 3)]:
+        fixed.append((f"x {shape} of small integers (many ties)", rng.integers(0, 3, size=shape).astype(float)))
+    return fixed
+
+
+@register("global_max_pool2d", points=1, description="global max pooling")
+def _global_max_pool2d_cases(rng):
+    cases = [Case("x = the 4x4 worked example, shape (1, 1, 4, 4)", (EXAMPLE.copy(),), global_max_pool2d(EXAMPLE))]
+    for label, x in global_max_inputs(rng):
+        cases.append(Case(label, (x.copy(),), global_max_pool2d(x), rtol=1e-12, atol=0.0))
+    return cases
+
+
+@register("global_max_pool2d_backward", points=2, description="global max pooling, backward (ties: first maximum)")
+def _global_max_pool2d_backward_cases(rng):
+    ones = np.ones((1, 1))
+    cases = [Case("x = the 4x4 worked example, dout all ones", (ones, EXAMPLE.copy()),
+                  global_max_backward_reference(ones, EXAMPLE))]
+    for label, x in global_max_inputs(rng):
+        # dout not all ones (a 0/1 mask alone shows), of both signs.
+        dout = (np.arange(1.0, 1.0 + x.shape[0] * x.shape[1]).reshape(x.shape[:2]) - 1.5) / 2
+        cases.append(Case(label + ", dout (N, C)", (dout, x.copy()), global_max_backward_reference(dout, x)))
     return cases
 
 
