@@ -13,6 +13,7 @@ functions, so that importing this module stays NumPy-only.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 # Aliases a Keras user may write; Keras 3 resolves most to one class, older code may not.
@@ -43,6 +44,16 @@ def not_a_model(model):
     if not model.built or not model.inputs:
         return "the model has no input yet: start it with keras.Input(shape=...)"
     return None
+
+
+def model_predicate(check):
+    """Decorator: ``check(model)`` runs only on a built Keras model; anything else gets :func:`not_a_model`'s problem."""
+
+    @functools.wraps(check)
+    def predicate(model):
+        return not_a_model(model) or check(model)
+
+    return predicate
 
 
 def shape_of(tensor_or_layer):

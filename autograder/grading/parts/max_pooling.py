@@ -20,6 +20,7 @@ import numpy as np
 from cnnkit import max_pool2d, max_pool2d_backward
 from cnnkit.data import pooling_example
 
+from ..pooling_cases import pool_kwargs, pool_label
 from ..registry import Case, assignment
 
 ASSIGNMENT = "04-max-pooling"
@@ -61,20 +62,7 @@ def _draw(rng, shape, values):
 
 
 def _label(shape, size, stride, padding, values):
-    text = f"x {shape}, size={size}"
-    text += ", stride not given" if stride is None else f", stride={stride}"
-    if padding:
-        text += f", padding={padding}"
-    return f"{text}, {VALUES[values]}"
-
-
-def _kwargs(stride, padding):
-    kwargs = {}
-    if stride is not None:
-        kwargs["stride"] = stride
-    if padding:
-        kwargs["padding"] = padding
-    return kwargs
+    return f"{pool_label(shape, size, stride, padding)}, {VALUES[values]}"
 
 
 def fixed_inputs():
@@ -107,7 +95,7 @@ def _max_pool2d_cases(rng):
         cases.append(Case(label, (x.copy(), size), max_pool2d(x, size, **kwargs), kwargs=kwargs))
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
-        kwargs = _kwargs(stride, padding)
+        kwargs = pool_kwargs(stride, padding)
         cases.append(Case(_label(shape, size, stride, padding, values), (x, size),
                           max_pool2d(x, size, **kwargs), kwargs=kwargs))
     return cases
@@ -129,7 +117,7 @@ def _max_pool2d_backward_cases(rng):
                           max_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
-        kwargs = _kwargs(stride, padding)
+        kwargs = pool_kwargs(stride, padding)
         dout = rng.standard_normal(max_pool2d(x, size, **kwargs).shape)
         cases.append(Case(_label(shape, size, stride, padding, values) + ", random dout", (dout, x, size),
                           max_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))

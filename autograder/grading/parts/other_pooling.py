@@ -28,7 +28,8 @@ from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_ma
 
 from cnnkit.data import pooling_example
 
-from ..keras_models import POOLING, not_a_model, of_kind, shape_of, views
+from ..keras_models import POOLING, model_predicate, of_kind, shape_of, views
+from ..pooling_cases import pool_kwargs, pool_label
 from ..registry import KERAS_ALLOWED, Case, assignment
 
 ASSIGNMENT = "05-other-pooling"
@@ -48,19 +49,6 @@ SETTINGS = [
     ((1, 2, 6, 6), 3, 1, 1),
     ((1, 1, 4, 9), 4, 3, 0),
 ]
-
-
-def _label(shape, size, stride, padding):
-    text = f"x {shape}, size={size}"
-    text += ", stride not given" if stride is None else f", stride={stride}"
-    return text + (f", padding={padding}" if padding else "")
-
-
-def _kwargs(stride, padding):
-    kwargs = {} if stride is None else {"stride": stride}
-    if padding:
-        kwargs["padding"] = padding
-    return kwargs
 
 
 def fixed_inputs():
@@ -97,8 +85,8 @@ def _avg_pool2d_cases(rng):
     for shape, size, stride, padding in SETTINGS:
         # Positive values, so that a mean that counts padding as zeros is visibly too small.
         x = rng.uniform(0.5, 2.0, size=shape)
-        kwargs = _kwargs(stride, padding)
-        cases.append(Case(_label(shape, size, stride, padding), (x, size), avg_pool2d(x, size, **kwargs),
+        kwargs = pool_kwargs(stride, padding)
+        cases.append(Case(pool_label(shape, size, stride, padding), (x, size), avg_pool2d(x, size, **kwargs),
                           kwargs=kwargs))
     return cases
 
@@ -119,9 +107,9 @@ def _avg_pool2d_backward_cases(rng):
                           kwargs=kwargs))
     for shape, size, stride, padding in SETTINGS:
         x = rng.standard_normal(shape)
-        kwargs = _kwargs(stride, padding)
+        kwargs = pool_kwargs(stride, padding)
         dout = rng.standard_normal(avg_pool2d(x, size, **kwargs).shape)
-        cases.append(Case(_label(shape, size, stride, padding) + ", random dout", (dout, x, size),
+        cases.append(Case(pool_label(shape, size, stride, padding) + ", random dout", (dout, x, size),
                           avg_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))
     return cases
 
@@ -220,17 +208,7 @@ HEAD_PARAMS = 330
 ALL_CONV_PARAMS = sum(row[-1] for row in CONV_SPEC) + HEAD_PARAMS  # 16,698
 
 
-def _model_or_problem(check):
-    """Run ``check(model)`` only on a built Keras model; otherwise say what the answer is."""
-
-    def wrapped(model):
-        return not_a_model(model) or check(model)
-
-    wrapped.__name__ = check.__name__
-    return wrapped
-
-
-@_model_or_problem
+@model_predicate
 def _check_input(model):
     shape = shape_of(model.inputs[0])
     if shape != (None, 28, 28, 1):
@@ -238,7 +216,7 @@ def _check_input(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_no_pooling(model):
     pooling = [view.kind for view in views(model) if view.kind in POOLING]
     if pooling:
@@ -246,7 +224,7 @@ def _check_no_pooling(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_filters(model):
     filters = [view.config["filters"] for view in of_kind(model, "Conv2D")]
     if filters != [row[0] for row in CONV_SPEC]:
@@ -254,7 +232,7 @@ def _check_filters(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_kernels_and_padding(model):
     convs = of_kind(model, "Conv2D")
     if not convs:
@@ -266,7 +244,7 @@ def _check_kernels_and_padding(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_strides(model):
     strides = [tuple(view.config["strides"]) for view in of_kind(model, "Conv2D")]
     if strides != [row[1] for row in CONV_SPEC]:
@@ -274,7 +252,7 @@ def _check_strides(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_relu(model):
     convs = of_kind(model, "Conv2D")
     if not convs:
@@ -286,7 +264,7 @@ def _check_relu(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_global_pooling(model):
     kinds = [view.kind for view in views(model)]
     if "GlobalAveragePooling2D" not in kinds:
@@ -297,7 +275,7 @@ def _check_global_pooling(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_head(model):
     last = views(model)[-1] if views(model) else None
     if last is None or last.kind != "Dense":
@@ -308,7 +286,7 @@ def _check_head(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_output_shapes(model):
     convs = of_kind(model, "Conv2D")
     shapes = [view.output_shape for view in convs]
@@ -323,7 +301,7 @@ def _check_output_shapes(model):
     return None
 
 
-@_model_or_problem
+@model_predicate
 def _check_parameters(model):
     total = int(model.count_params())
     if total != ALL_CONV_PARAMS:

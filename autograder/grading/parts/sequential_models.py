@@ -25,7 +25,7 @@ that the case checks (the notebook's text already gives the spec).
 
 from __future__ import annotations
 
-from ..keras_models import not_a_model, of_kind, shape_of, views
+from ..keras_models import model_predicate, not_a_model, of_kind, shape_of, views
 from ..registry import KERAS_ALLOWED, Case, assignment
 
 ASSIGNMENT = "06-sequential-models"
@@ -100,20 +100,16 @@ def metric_names(model):
 
 # --- the layers -----------------------------------------------------------------------
 
+@model_predicate
 def _input_is_28x28x1(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     shape = shape_of(model.inputs[0])
     if shape != (None, 28, 28, 1):
         return f"the model's input shape is {shape}, not a batch of 28x28 one-channel images"
     return None
 
 
+@model_predicate
 def _layer_classes(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     got = layer_names(model)
     if tuple(got) != SPEC_LAYERS:
         return f"the layers are {', '.join(got) or 'none'}: not the spec's classes in the spec's order"
@@ -121,10 +117,8 @@ def _layer_classes(model):
 
 
 def _conv(n, filters, padding, shape):
+    @model_predicate
     def check(model):
-        problem = not_a_model(model)
-        if problem:
-            return problem
         layer = nth_layer(model, "Conv2D", n)
         which = ("first", "second")[n]
         if layer is None:
@@ -150,10 +144,8 @@ def _conv(n, filters, padding, shape):
     return check
 
 
+@model_predicate
 def _pools(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     for n, (which, shape) in enumerate([("first", (None, 14, 14, 8)), ("second", (None, 6, 6, 16))]):
         layer = nth_layer(model, "MaxPooling2D", n)
         if layer is None:
@@ -163,10 +155,8 @@ def _pools(model):
     return None
 
 
+@model_predicate
 def _flatten(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     layer = nth_layer(model, "Flatten")
     if layer is None:
         return "there is no Flatten layer"
@@ -175,10 +165,8 @@ def _flatten(model):
     return None
 
 
+@model_predicate
 def _head(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     dropout, dense = nth_layer(model, "Dropout"), nth_layer(model, "Dense")
     if dropout is None:
         return "there is no Dropout layer"
@@ -197,10 +185,8 @@ def _head(model):
     return None
 
 
+@model_predicate
 def _param_count(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     count = int(model.count_params())
     if count != 7018:
         return f"count_params() is {count:,}, which does not match the spec's layers"
@@ -227,10 +213,8 @@ def _spec_model_cases(rng):
 # --- the compile step -------------------------------------------------------------------
 
 def _compiled(check):
+    @model_predicate
     def wrapped(model):
-        problem = not_a_model(model)
-        if problem:
-            return problem
         if compile_config(model) is None:
             return "the model is not compiled: call model.compile(...)"
         return check(model)
@@ -503,10 +487,8 @@ def _conv_settings(config, kernel):
     return problems
 
 
+@model_predicate
 def _check_residual_input(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     shape = shape_of(model.inputs[0])
     return None if shape == (None, 16, 16, 8) else f"the model's input shape is {shape}, unlike the spec"
 
@@ -590,10 +572,8 @@ def _check_residual_head(model):
     return None
 
 
+@model_predicate
 def _check_residual_params(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     total = int(model.count_params())
     trainable = sum(_size(w.shape) for w in model.trainable_weights)
     if total != RESIDUAL_PARAMS:

@@ -1,0 +1,22 @@
+"""What the pooling assignments' cases (04 and 05) share: how a setting is passed and labelled.
+
+A setting is ``(shape, size, stride, padding)``; ``stride`` None means "not
+passed", so that the default (the window size) is graded too.
+"""
+
+from __future__ import annotations
+
+
+def pool_label(shape, size, stride, padding):
+    """The student-facing label of a setting: the inputs only, never the expected output."""
+    text = f"x {shape}, size={size}"
+    text += ", stride not given" if stride is None else f", stride={stride}"
+    return text + (f", padding={padding}" if padding else "")
+
+
+def pool_kwargs(stride, padding):
+    """The keyword arguments of a setting: ``stride`` and ``padding`` only when given."""
+    kwargs = {} if stride is None else {"stride": stride}
+    if padding:
+        kwargs["padding"] = padding
+    return kwargs
