@@ -304,7 +304,7 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
     targets = set()
     for step in the_plan.steps:
         if step["kind"] != "call":
-            steps.append(step)
+            steps.append(dict(step))
             continue
         part = g.get_part(step["part"])
         part_cases = cases.setdefault(step["grade_id"], g.cases_for(part.name, seed))
@@ -315,13 +315,16 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
             files[name] = data
         steps.append({
             "kind": "call", "part": step["grade_id"], "target": step["target"], "type": part.kind,
+            "part_forbidden": list(part.forbidden),
             "cases": [] if part.kind == "model" or not hidden_cases else [
                 {"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
                  "timeout": limits.cell_seconds} for i, c in enumerate(part_cases)],
         })
     folder.mkdir(parents=True, exist_ok=True)
+    step_forbidden(steps, forbidden or set())
     program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or []),
                "targets": sorted(targets)}
+    _ship_cnnkit(folder, steps, forbidden or set())
     (folder / "program.json").write_text(json.dumps(program))
     np.savez(folder / "inputs.npz", **inputs.arrays)
     shutil.copy(RUNNER, folder / "runner.py")
@@ -334,6 +337,36 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
         mounted[top] = folder / "files" / top
     _world_readable(folder)
     return Program(cases, kinds, sorted(forbidden or []), mounted)
+
+
+def step_forbidden(steps, always):
+    """Give each step the packages it refuses: every one that a part called at this step or later forbids.
+
+    A module imported at one step stays reachable at every later one, so
+    each part's rule must hold from the notebook's first cell to its call:
+    in a notebook that has NumPy-only parts before a Keras part, TensorFlow
+    is refused until the last NumPy-only part has been called. Steps after
+    the last call refuse ``always`` (what every part forbids).
+    """
+    later = set(always)
+    for step in reversed(steps):
+        if step["kind"] == "call":
+            later = later | set(step.pop("part_forbidden"))
+        step["forbidden"] = sorted(later)
+
+
+def _ship_cnnkit(folder, steps, always):
+    """Copy cnnkit next to the runner (first on its ``sys.path``) when some step allows it.
+
+    Its submodules that every part forbids (``cnnkit.nn``) are left out of
+    the copy: no import trick reaches a file that is not there.
+    """
+    if all("cnnkit" in step["forbidden"] for step in steps):
+        return
+    left_out = {name.split(".", 1)[1].split(".")[0] for name in always if name.startswith("cnnkit.")}
+    source = ROOT / "cnnkit"
+    shutil.copytree(source, folder / "cnnkit", ignore=lambda where, names: [
+        n for n in names if n == "__pycache__" or (Path(where) == source and n in left_out)])
 
 
 def _sandbox_files(part, seed):
