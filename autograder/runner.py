@@ -284,6 +284,9 @@ def main(folder, fd):
         program = json.load(handle)
     with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
+    library = os.path.join(folder, "lib")
+    if os.path.isdir(library):  # the course packages this exercise allows (cnnkit without what it forbids)
+        sys.path.insert(0, library)
     cell_limit = float(program.get("cell_timeout", 60))
     targets = list(program.get("targets", []))
     finder = ForbiddenImports(program.get("forbidden", []), sender)

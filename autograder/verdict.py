@@ -37,6 +37,7 @@ from .notebook import is_answer
 
 CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
 RUNNER = Path(__file__).with_name("runner.py")
+LIBRARY = "lib"  # in the sandbox's input folder: the course packages an exercise allows (the runner puts it on sys.path)
 # Below these the sandbox cannot even start Python and NumPy: a Keras model's
 # judge gets at least the first two, whatever the class's limits.
 JUDGE_MIN_SECONDS = 120.0
@@ -356,7 +357,7 @@ def step_forbidden(steps, always):
 
 
 def _ship_cnnkit(folder, steps, always):
-    """Copy cnnkit next to the runner (first on its ``sys.path``) when some step allows it.
+    """Copy cnnkit into the input folder's ``lib`` (first on the runner's ``sys.path``) when some step allows it.
 
     Its submodules that every part forbids (``cnnkit.nn``) are left out of
     the copy: no import trick reaches a file that is not there.
@@ -365,7 +366,7 @@ def _ship_cnnkit(folder, steps, always):
         return
     left_out = {name.split(".", 1)[1].split(".")[0] for name in always if name.startswith("cnnkit.")}
     source = ROOT / "cnnkit"
-    shutil.copytree(source, folder / "cnnkit", ignore=lambda where, names: [
+    shutil.copytree(source, folder / LIBRARY / "cnnkit", ignore=lambda where, names: [
         n for n in names if n == "__pycache__" or (Path(where) == source and n in left_out)])
 
 
