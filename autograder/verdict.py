@@ -322,7 +322,7 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
                  "timeout": limits.cell_seconds} for i, c in enumerate(part_cases)],
         })
     folder.mkdir(parents=True, exist_ok=True)
-    step_forbidden(steps, forbidden or set())
+    step_forbidden(steps, forbidden or set(), the_plan.origins)
     program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or []),
                "targets": sorted(targets)}
     _ship_cnnkit(folder, steps, forbidden or set())
@@ -340,7 +340,7 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
     return Program(cases, kinds, sorted(forbidden or []), mounted)
 
 
-def step_forbidden(steps, always):
+def step_forbidden(steps, always, origins=None):
     """Give each step the packages it refuses: every one that a part called at this step or later forbids.
 
     A module imported at one step stays reachable at every later one, so
@@ -353,7 +353,35 @@ def step_forbidden(steps, always):
     for step in reversed(steps):
         if step["kind"] == "call":
             later = later | set(step.pop("part_forbidden"))
-        step["forbidden"] = sorted(later)
+        step["forbidden"] = set(later)
+    # A course cell that imports what its step refuses (a set-up cell importing TensorFlow above
+    # NumPy-only parts) would break the course's own notebook: those names fall back to the rule
+    # of every part at once (``always``), which the file system enforces.
+    relaxed = set()
+    for number, step in enumerate(steps):
+        if step["kind"] == "cell" and (origins or {}).get(number, "course") == "course":
+            relaxed |= {name for name in step["forbidden"] - set(always)
+                        if any(m == name or m.startswith(name + ".") for m in course_imports(step["source"]))}
+    for step in steps:
+        step["forbidden"] = sorted(step["forbidden"] - relaxed)
+
+
+def course_imports(source):
+    """The modules a course cell imports at top level (``import a.b`` gives ``a`` and ``a.b``)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        found = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+        for name in found:
+            parts = name.split(".")
+            names |= {".".join(parts[:i + 1]) for i in range(len(parts))}
+    return names
 
 
 def _ship_cnnkit(folder, steps, always):

@@ -36,7 +36,10 @@ TENSORFLOW_LATER = "import tensorflow as tf\nprint('tensorflow', tf.__version__)
 
 
 def _run(tmp_path, steps):
-    the_plan = Plan(steps, [], [], {}, {})
+    # The attacks are the student's cells; only the first cell and the late TensorFlow import are the course's.
+    origins = {n: "course" if s.get("id") in ("allowed", "tensorflow-later") else "answer" if s["kind"] == "cell"
+               else "call" for n, s in enumerate(steps)}
+    the_plan = Plan(steps, [], [], origins, {})
     limits = sandbox.Limits(wall_seconds=240, cell_seconds=120)
     program = write_program(tmp_path / "in", the_plan, 0, limits, hidden_cases=False)
     outcome = run_program(tmp_path / "in", program, limits)
@@ -92,7 +95,18 @@ def test_tensorflow_imports_after_part_1s_last_call(graded):
 def test_each_step_refuses_what_a_later_part_forbids():
     from autograder.verdict import step_forbidden
 
-    steps = [{"kind": "cell"}, {"kind": "call", "part_forbidden": ["cnnkit.nn", "tensorflow"]},
-             {"kind": "cell"}, {"kind": "call", "part_forbidden": ["cnnkit.nn"]}]
+    steps = [{"kind": "cell", "source": "import numpy"}, {"kind": "call", "part_forbidden": ["cnnkit.nn", "tensorflow"]},
+             {"kind": "cell", "source": "import tensorflow"}, {"kind": "call", "part_forbidden": ["cnnkit.nn"]}]
     step_forbidden(steps, {"cnnkit.nn"})
     assert [s["forbidden"] for s in steps] == [["cnnkit.nn", "tensorflow"]] * 2 + [["cnnkit.nn"]] * 2
+
+
+def test_a_course_cell_that_imports_a_refused_module_relaxes_that_module_only():
+    """Exercise 05's set-up imports TensorFlow above its NumPy-only parts: TensorFlow stays importable there."""
+    from autograder.verdict import step_forbidden
+
+    steps = [{"kind": "cell", "source": "import numpy as np\nimport tensorflow as tf"},
+             {"kind": "call", "part_forbidden": ["cnnkit", "scipy", "tensorflow"]},
+             {"kind": "call", "part_forbidden": ["cnnkit"]}]
+    step_forbidden(steps, {"cnnkit"}, {0: "course", 1: "call", 2: "call"})
+    assert steps[0]["forbidden"] == ["cnnkit", "scipy"], steps[0]
