@@ -355,15 +355,15 @@ def step_forbidden(steps, always, origins=None):
             later = later | set(step.pop("part_forbidden"))
         step["forbidden"] = set(later)
     # A course cell that imports what its step refuses (a set-up cell importing TensorFlow above
-    # NumPy-only parts) would break the course's own notebook: those names fall back to the rule
-    # of every part at once (``always``), which the file system enforces.
+    # NumPy-only parts, and TensorFlow imports SciPy) would break the course's own notebook: such a
+    # notebook falls back to the rule of every part at once (``always``), which the file system enforces.
     relaxed = set()
     for number, step in enumerate(steps):
         if step["kind"] == "cell" and (origins or {}).get(number, "course") == "course":
             relaxed |= {name for name in step["forbidden"] - set(always)
                         if any(m == name or m.startswith(name + ".") for m in course_imports(step["source"]))}
     for step in steps:
-        step["forbidden"] = sorted(step["forbidden"] - relaxed)
+        step["forbidden"] = sorted(set(always) if relaxed else step["forbidden"])
 
 
 def course_imports(source):
