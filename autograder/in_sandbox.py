@@ -134,9 +134,12 @@ def _describe_error(exc):
 class ForbiddenImports:
     """Refuses imports of the packages an exercise forbids, and reports the student's attempts.
 
-    The packages are also absent from the sandbox's file system, so removing
-    this finder gains nothing; it exists to fail cleanly and to name the
-    attempt. Only an import written in the student's own code is reported:
+    A name may be a submodule (``"cnnkit.nn"`` while ``cnnkit`` is allowed).
+    The names can change from step to step (``step_forbidden``): a notebook
+    that mixes a NumPy-only part and a Keras part refuses TensorFlow until
+    the last NumPy-only part has been called. What every step forbids is
+    also absent from the sandbox's file system, so removing this finder
+    gains nothing there; it exists to fail cleanly and to name the attempt. Only an import written in the student's own code is reported:
     libraries probe optional packages (``import keras`` tries ``jax``) and
     handle the refusal themselves.
     """
@@ -155,13 +158,20 @@ class ForbiddenImports:
         return frame is not None and (frame.f_code.co_filename.startswith("<ipython-input")
                                       or "/ipykernel_" in frame.f_code.co_filename)
 
+    def refused(self, fullname):
+        """The forbidden name that covers module ``fullname`` (``"cnnkit.nn"`` covers ``cnnkit.nn.layers``)."""
+        for name in self.names:
+            if fullname == name or fullname.startswith(name + "."):
+                return name
+        return None
+
     def find_spec(self, fullname, path=None, target=None):
-        top = fullname.split(".")[0]
-        if top in self.names:
-            if top not in self.seen and self._from_student_code():
-                self.seen.add(top)
-                self.sender.send({"event": "forbidden-import", "module": top, "step": self.step})
-            raise ModuleNotFoundError(f"{top} is not available while grading this exercise")
+        name = self.refused(fullname)
+        if name is not None:
+            if name not in self.seen and self._from_student_code():
+                self.seen.add(name)
+                self.sender.send({"event": "forbidden-import", "module": name, "step": self.step})
+            raise ModuleNotFoundError(f"{name} is not available while grading this exercise")
         return None
 
 
@@ -274,6 +284,9 @@ def main(folder, fd):
         program = json.load(handle)
     with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
+    library = os.path.join(folder, "lib")
+    if os.path.isdir(library):  # the course packages this exercise allows (cnnkit without what it forbids)
+        sys.path.insert(0, library)
     cell_limit = float(program.get("cell_timeout", 60))
     targets = list(program.get("targets", []))
     finder = ForbiddenImports(program.get("forbidden", []), sender)
@@ -289,6 +302,8 @@ def main(folder, fd):
 
     for number, step in enumerate(program["steps"]):
         finder.step = number
+        if "forbidden" in step:
+            finder.names = tuple(step["forbidden"])
         before = _bindings(namespace, targets)
         if step["kind"] == "cell":
             with Limited(cell_limit) as block:
@@ -306,7 +321,10 @@ def main(folder, fd):
             sender.send({"event": "cell", "step": number, "error": error, "output": text, "figures": figures,
                          "seconds": block.seconds_taken})
         else:
-            _call_step(number, step, namespace, inputs, sender, cell_limit)
+            # What the part forbids must not be in the process already (a course cell that imported it
+            # early): its answer could reach it as an attribute, past any import hook.
+            loaded = sorted(name for name in finder.names if name in sys.modules)
+            _call_step(number, step, namespace, inputs, sender, cell_limit, loaded)
         after = _bindings(namespace, targets)
         changed = sorted(name for name in targets if before[name] != after[name])
         if changed:
@@ -314,7 +332,7 @@ def main(folder, fd):
     sender.send({"event": "done", "steps": len(program["steps"])})
 
 
-def _call_step(number, step, namespace, inputs, sender, cell_limit):
+def _call_step(number, step, namespace, inputs, sender, cell_limit, loaded=()):
     target = step["target"]
     present = target in namespace
     sender.send({"event": "part", "step": number, "part": step["part"], "found": present})
@@ -348,6 +366,10 @@ def _call_step(number, step, namespace, inputs, sender, cell_limit):
     timed_out = False
     for case in step["cases"]:
         event = {"event": "case", "step": number, "part": step["part"], "case": case["id"]}
+        if loaded:
+            event["error"] = f"skipped: {loaded[0]} was loaded before this part ran, and the part does not allow it"
+            sender.send(event)
+            continue
         if timed_out:
             # One case that hangs is likely to hang them all: do not spend
             # the whole notebook's time budget finding out.

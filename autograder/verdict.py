@@ -37,6 +37,7 @@ from .notebook import is_answer
 
 CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
 IN_SANDBOX = Path(__file__).with_name("in_sandbox.py")
+LIBRARY = "lib"  # in the sandbox's input folder: the course packages an exercise allows (in_sandbox.py puts it on sys.path)
 # Below these the sandbox cannot even start Python and NumPy: a Keras model's
 # judge gets at least the first two, whatever the class's limits.
 JUDGE_MIN_SECONDS = 120.0
@@ -304,7 +305,7 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
     targets = set()
     for step in the_plan.steps:
         if step["kind"] != "call":
-            steps.append(step)
+            steps.append(dict(step))
             continue
         part = g.get_part(step["part"])
         part_cases = cases.setdefault(step["grade_id"], g.cases_for(part.name, seed))
@@ -315,13 +316,16 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
             files[name] = data
         steps.append({
             "kind": "call", "part": step["grade_id"], "target": step["target"], "type": part.kind,
+            "part_forbidden": list(part.forbidden),
             "cases": [] if part.kind == "model" or not hidden_cases else [
                 {"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
                  "timeout": limits.cell_seconds} for i, c in enumerate(part_cases)],
         })
     folder.mkdir(parents=True, exist_ok=True)
+    step_forbidden(steps, forbidden or set(), the_plan.origins)
     program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or []),
                "targets": sorted(targets)}
+    _ship_cnnkit(folder, steps, forbidden or set())
     (folder / "program.json").write_text(json.dumps(program))
     np.savez(folder / "inputs.npz", **inputs.arrays)
     shutil.copy(IN_SANDBOX, folder / "in_sandbox.py")
@@ -334,6 +338,64 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
         mounted[top] = folder / "files" / top
     _world_readable(folder)
     return Program(cases, kinds, sorted(forbidden or []), mounted)
+
+
+def step_forbidden(steps, always, origins=None):
+    """Give each step the packages it refuses: every one that a part called at this step or later forbids.
+
+    A module imported at one step stays reachable at every later one, so
+    each part's rule must hold from the notebook's first cell to its call:
+    in a notebook that has NumPy-only parts before a Keras part, TensorFlow
+    is refused until the last NumPy-only part has been called. Steps after
+    the last call refuse ``always`` (what every part forbids).
+    """
+    later = set(always)
+    for step in reversed(steps):
+        if step["kind"] == "call":
+            later = later | set(step.pop("part_forbidden"))
+        step["forbidden"] = set(later)
+    # A course cell that imports what its step refuses (a set-up cell importing TensorFlow above
+    # NumPy-only parts, and TensorFlow imports SciPy) would break the course's own notebook: such a
+    # notebook falls back to the rule of every part at once (``always``), which the file system enforces.
+    relaxed = set()
+    for number, step in enumerate(steps):
+        if step["kind"] == "cell" and (origins or {}).get(number, "course") == "course":
+            relaxed |= {name for name in step["forbidden"] - set(always)
+                        if any(m == name or m.startswith(name + ".") for m in course_imports(step["source"]))}
+    for step in steps:
+        step["forbidden"] = sorted(set(always) if relaxed else step["forbidden"])
+
+
+def course_imports(source):
+    """The modules a course cell imports at top level (``import a.b`` gives ``a`` and ``a.b``)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        found = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+        for name in found:
+            parts = name.split(".")
+            names |= {".".join(parts[:i + 1]) for i in range(len(parts))}
+    return names
+
+
+def _ship_cnnkit(folder, steps, always):
+    """Copy cnnkit into the input folder's ``lib`` (first on the runner's ``sys.path``) when some step allows it.
+
+    Its submodules that every part forbids (``cnnkit.nn``) are left out of
+    the copy: no import trick reaches a file that is not there.
+    """
+    if all("cnnkit" in step["forbidden"] for step in steps):
+        return
+    left_out = {name.split(".", 1)[1].split(".")[0] for name in always if name.startswith("cnnkit.")}
+    source = ROOT / "cnnkit"
+    shutil.copytree(source, folder / LIBRARY / "cnnkit", ignore=lambda where, names: [
+        n for n in names if n == "__pycache__" or (Path(where) == source and n in left_out)])
 
 
 def _sandbox_files(part, seed):

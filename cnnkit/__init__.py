@@ -11,7 +11,6 @@ autograder: see ``shared/cnnkit-api.md``.
 """
 
 from .conv1d import conv1d, convolve1d, correlate1d
-from . import nn
 from .conv2d import conv2d, conv2d_backward
 from .dense import dense_to_conv
 from .gradcheck import numerical_gradient
@@ -28,6 +27,16 @@ from .sizes import conv_output_size
 from .transpose import conv_transpose2d
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # cnnkit.nn loads on first use: `import cnnkit` stays small, and where an exercise forbids
+    # cnnkit.nn (the grader's sandbox holds cnnkit without it) the ops still import.
+    if name == "nn":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.nn")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "avg_pool2d",

@@ -58,8 +58,9 @@ def judge_case(case, outcome, kind="function"):
         return f"raised {outcome.error_type}" + (f": {message}" if message else "")
     if outcome.modified_input:
         return f"modified its argument {outcome.modified_input} in place"
-    if kind == "model":
-        if outcome.value is None:
+    if kind == "model" or case.predicate is not None:
+        # A model, or a result judged by what it does (trained weights, by their held-out accuracy).
+        if kind == "model" and outcome.value is None:
             return NO_MODEL
         try:
             return case.predicate(outcome.value)

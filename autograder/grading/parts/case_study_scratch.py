@@ -1,0 +1,245 @@
+"""Hidden cases of exercise 07's first half: a network built from the student's own parts.
+
+CS231n-style glue between ops and a trainable network, NumPy only (cnnkit's
+ops allowed, ``cnnkit.nn`` not: it is the answer):
+
+* ``relu_forward`` / ``relu_backward``: the cache is the layer's input;
+* ``affine_forward`` / ``affine_backward``: ``x`` of any shape ``(N, d1, ..., dk)``
+  flattened to ``(N, D)``; the cache is ``(x, w, b)``;
+* ``softmax_cross_entropy(logits, y) -> (loss, dlogits)``: the mean loss, its
+  gradient divided by ``N``, stable for logits of size 1000;
+* ``sgd_momentum(w, dw, config) -> (next_w, config)``: graded through the
+  course's ``momentum_steps``, which keeps one ``config`` over several steps;
+* ``two_layer_loss``: the whole model's loss and gradients, against a
+  central-difference gradient that the grader computes;
+* ``train_two_layer_net``: the student's training loop runs in the sandbox
+  on the training digits (scikit-learn's 8x8 digits, the course's split);
+  the returned weights are scored here on the held-out digits, which never
+  enter the sandbox.
+
+Every part has several cases, so a cache kept from one call and reused for
+the next loses points.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..registry import NUMPY_ONLY, Case
+
+# NumPy only, but cnnkit's ops are allowed: cnnkit.nn, which holds every answer, is not.
+FORBIDDEN = tuple(name for name in NUMPY_ONLY if name != "cnnkit") + ("cnnkit.nn", "mlxtend", "sklearn")
+DIGITS_SEED = 0
+MIN_ACCURACY = 0.95
+MAX_HIDDEN = 512
+# In the grading sandbox the notebook's set-up cell finds the training digits here (scikit-learn is hidden).
+DIGITS_FILE = "course-data/digits8-train.npz"
+
+
+@functools.lru_cache(maxsize=1)
+def digits_split():
+    """``(x_train, y_train, x_test, y_test)``: 8x8 digits flattened to 64 features in [0, 1].
+
+    The training part is the split's training and validation digits (1,438);
+    the test part (359) is held out.
+    """
+    from cnnkit.data import load_images
+
+    data = load_images("digits", val_fraction=0.1, test_fraction=0.2, seed=DIGITS_SEED, layout="NHWC")
+
+    def flat(x):
+        return x.reshape(len(x), -1).astype(np.float64)
+
+    x_train = np.concatenate([flat(data.x_train), flat(data.x_val)])
+    y_train = np.concatenate([data.y_train, data.y_val]).astype(np.int64)
+    return x_train, y_train, flat(data.x_test), data.y_test.astype(np.int64)
+
+
+# --- references -------------------------------------------------------------
+
+def affine_reference(x, w, b):
+    return x.reshape(len(x), -1) @ w + b
+
+
+def affine_backward_reference(dout, x, w):
+    return (dout @ w.T).reshape(x.shape), x.reshape(len(x), -1).T @ dout, dout.sum(axis=0)
+
+
+def softmax_reference(logits, y):
+    from cnnkit.nn.losses import softmax_cross_entropy
+
+    return softmax_cross_entropy(np.asarray(logits, dtype=np.float64), y)
+
+
+def two_layer_reference_loss(x, y, w1, b1, w2, b2):
+    hidden = np.maximum(affine_reference(x, w1, b1), 0)
+    return softmax_reference(affine_reference(hidden, w2, b2), y)[0]
+
+
+def numerical_gradients(x, y, params, eps=1e-6):
+    """Central differences of the reference loss with respect to each parameter (float64)."""
+    grads = []
+    for index, param in enumerate(params):
+        grad = np.zeros_like(param)
+        for position in np.ndindex(param.shape):
+            shifted = [p.copy() for p in params]
+            shifted[index][position] += eps
+            up = two_layer_reference_loss(x, y, *shifted)
+            shifted[index][position] -= 2 * eps
+            down = two_layer_reference_loss(x, y, *shifted)
+            grad[position] = (up - down) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+def momentum_reference(w, grads, learning_rate, momentum):
+    from cnnkit.nn import SGD
+
+    optimizer, w = SGD(learning_rate=learning_rate, momentum=momentum), w.copy()
+    for dw in grads:
+        optimizer._update("w", w, dw)
+    return w
+
+
+# --- cases ------------------------------------------------------------------
+
+def _relu_inputs(rng):
+    shapes = [(4, 5), (2, 3, 4, 4), (6,)]
+    xs = [rng.standard_normal(shape) for shape in shapes]
+    xs[0][0, :2] = 0.0  # ReLU's kink: the gradient there is 0
+    return xs
+
+
+def _relu_forward_cases(rng):
+    return [Case(f"x of shape {x.shape}", (x,), (np.maximum(x, 0), x)) for x in _relu_inputs(rng)]
+
+
+def _relu_backward_cases(rng):
+    cases = []
+    for x in _relu_inputs(rng):
+        dout = rng.standard_normal(x.shape)
+        dout.flat[::3] = -np.abs(dout.flat[::3])  # negative gradients where the input may be positive
+        cases.append(Case(f"dout and cache of shape {x.shape}", (dout, x), dout * (x > 0)))
+    return cases
+
+
+def _affine_inputs(rng):
+    shapes = [((3, 4), 5), ((2, 3, 2, 2), 4), ((5, 6), 3)]
+    found = []
+    for shape, units in shapes:
+        x = rng.standard_normal(shape)
+        w = rng.standard_normal((int(np.prod(shape[1:])), units))
+        b = rng.standard_normal(units)
+        found.append((x, w, b))
+    return found
+
+
+def _affine_forward_cases(rng):
+    return [Case(f"x {x.shape}, w {w.shape}", (x, w, b), (affine_reference(x, w, b), (x, w, b)))
+            for x, w, b in _affine_inputs(rng)]
+
+
+def _affine_backward_cases(rng):
+    cases = []
+    for x, w, b in _affine_inputs(rng):
+        dout = rng.standard_normal((len(x), w.shape[1]))
+        cases.append(Case(f"dout {dout.shape}, cache x {x.shape}, w {w.shape}", (dout, (x, w, b)),
+                          affine_backward_reference(dout, x, w)))
+    return cases
+
+
+def _softmax_cases(rng):
+    cases = []
+    for n, k, scale in [(4, 3, 1.0), (7, 10, 3.0), (5, 6, 1000.0), (1, 4, 1.0)]:
+        logits = scale * rng.standard_normal((n, k))
+        y = rng.integers(0, k, size=n)
+        loss, dlogits = softmax_reference(logits, y)
+        label = f"{n} rows of {k} classes" + (f", logits of size ~{scale:g}" if scale > 10 else "")
+        cases.append(Case(label, (logits, y), (loss, dlogits), rtol=1e-6, atol=1e-9))
+    return cases
+
+
+def _momentum_cases(rng):
+    cases = []
+    for shape, steps, learning_rate, momentum in [((3, 4), 4, 0.1, 0.9), ((5,), 3, 0.05, 0.5), ((2, 2), 1, 0.2, 0.9)]:
+        w = rng.standard_normal(shape)
+        grads = rng.standard_normal((steps, *shape))
+        cases.append(Case(f"w {shape}, {steps} steps, learning rate {learning_rate}, momentum {momentum}",
+                          (w, grads, learning_rate, momentum), momentum_reference(w, grads, learning_rate, momentum)))
+    return cases
+
+
+def _two_layer_cases(rng):
+    cases = []
+    # Two batches of one shape: a cache kept from the first call and reused for the second is caught.
+    for n, d, h, k in [(5, 6, 7, 4), (5, 6, 7, 4), (3, 4, 5, 3)]:
+        x = rng.standard_normal((n, d))
+        y = rng.integers(0, k, size=n)
+        params = [rng.standard_normal((d, h)) * 0.5, rng.standard_normal(h) * 0.1,
+                  rng.standard_normal((h, k)) * 0.5, rng.standard_normal(k) * 0.1]
+        expected = (two_layer_reference_loss(x, y, *params), *numerical_gradients(x, y, params))
+        cases.append(Case(f"{n} samples of {d} features, {h} hidden units, {k} classes", (x, y, *params), expected,
+                          rtol=1e-4, atol=1e-6))
+    return cases
+
+
+def _held_out_problem(value):
+    """The trained weights' problem on the held-out digits, or ``None`` at 95% or more."""
+    if not isinstance(value, (tuple, list)) or len(value) != 4:
+        return "returned something else than the four arrays (w1, b1, w2, b2)"
+    try:
+        w1, b1, w2, b2 = (np.asarray(v, dtype=np.float64) for v in value)
+    except (TypeError, ValueError):
+        return "returned arrays that are not numeric"
+    hidden = w1.shape[1] if w1.ndim == 2 else None
+    if w1.shape != (64, hidden) or b1.shape != (hidden,) or w2.shape != (hidden, 10) or b2.shape != (10,):
+        return (f"returned arrays of shapes {w1.shape}, {b1.shape}, {w2.shape}, {b2.shape}; a two-layer net "
+                "for 64 features and 10 classes has (64, H), (H,), (H, 10), (10,)")
+    if hidden > MAX_HIDDEN:
+        return f"the hidden layer has {hidden} units, more than the {MAX_HIDDEN} allowed"
+    _, _, x_test, y_test = digits_split()
+    scores = np.maximum(x_test @ w1 + b1, 0) @ w2 + b2
+    if not np.all(np.isfinite(scores)):
+        return "the weights give scores that are not finite (did the training diverge?)"
+    accuracy = float(np.mean(scores.argmax(axis=1) == y_test))
+    if accuracy >= MIN_ACCURACY:
+        return None
+    return f"held-out accuracy {accuracy:.1%}, below {MIN_ACCURACY:.0%}" + (": is it trained?" if accuracy < 0.5 else "")
+
+
+def _train_cases(rng):
+    x_train, y_train, _, _ = digits_split()
+    return [Case(f"trained on the {len(x_train):,} training digits (seed 0): held-out accuracy at least "
+                 f"{MIN_ACCURACY:.0%}", (x_train, y_train, 0), predicate=_held_out_problem)]
+
+
+def digits_files(seed=None):
+    """The file the grader writes into the sandbox: the training digits only (``seed`` unused)."""
+    import io
+
+    x_train, y_train, _, _ = digits_split()
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x_train=x_train, y_train=y_train)
+    return {DIGITS_FILE: buffer.getvalue()}
+
+
+def register_scratch_parts(register):
+    """Register the from-scratch parts with the assignment's ``register``."""
+    register("relu_forward", points=1, forbidden=FORBIDDEN, returns=("out", "cache"),
+             description="ReLU forward, with its cache")(_relu_forward_cases)
+    register("relu_backward", points=1, forbidden=FORBIDDEN,
+             description="ReLU backward, from the cached input")(_relu_backward_cases)
+    register("affine_forward", points=1, forbidden=FORBIDDEN, returns=("out", "cache"),
+             description="affine forward, with its cache")(_affine_forward_cases)
+    register("affine_backward", points=2, forbidden=FORBIDDEN, returns=("dx", "dw", "db"),
+             description="affine backward, from the cache")(_affine_backward_cases)
+    register("softmax_cross_entropy", points=2, forbidden=FORBIDDEN, returns=("loss", "dlogits"),
+             description="softmax cross-entropy and its gradient")(_softmax_cases)
+    register("sgd_momentum", points=1, forbidden=FORBIDDEN,
+             description="SGD with momentum over several steps")(_momentum_cases)
+    register("two_layer_loss", points=2, forbidden=FORBIDDEN, returns=("loss", "dw1", "db1", "dw2", "db2"),
+             description="the whole model's loss and gradients, against a numerical gradient")(_two_layer_cases)
+    register("train_two_layer_net", points=3, forbidden=FORBIDDEN, sandbox_files=digits_files,
+             description="the student's training loop: held-out accuracy of the weights it returns")(_train_cases)

@@ -1,0 +1,112 @@
+"""Exercise 07's part 1 forbids ``cnnkit.nn`` while it allows cnnkit's ops, and TensorFlow until its last call.
+
+Every way a student's code could reach ``cnnkit.nn`` in the grading sandbox
+fails there: the import statement in each form, ``importlib``,
+``__import__``, the attribute of an already-imported cnnkit, and the file
+itself (the sandbox's cnnkit has no ``nn`` folder). The rest of cnnkit
+imports and works. The notebook mixes NumPy-only parts and a Keras part:
+the rule holds per part, so TensorFlow is refused before part 1's last call
+and imports after it.
+"""
+
+import json
+import sys
+
+import pytest
+
+from autograder import sandbox, stream
+from autograder.verdict import Plan, execute_program, write_program
+
+ATTACKS = {
+    "import": "import cnnkit.nn",
+    "from-import": "from cnnkit import nn",
+    "from-submodule": "from cnnkit.nn import Sequential",
+    "importlib": "import importlib\nimportlib.import_module('cnnkit.nn')",
+    "__import__": "__import__('cnnkit.nn')",
+    "attribute": "import cnnkit\ncnnkit.nn.Sequential",
+    "by-file": ("import importlib.util, os, cnnkit\n"
+                "path = os.path.join(os.path.dirname(cnnkit.__file__), 'nn', '__init__.py')\n"
+                "spec = importlib.util.spec_from_file_location('stolen_nn', path)\n"
+                "spec.loader.exec_module(importlib.util.module_from_spec(spec))"),
+    "submodule-file": "import cnnkit.nn.losses",
+    "tensorflow-early": "import tensorflow",
+}
+ALLOWED = "import cnnkit\nimport numpy as np\nassert cnnkit.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).shape == (1, 1, 2, 2)"
+TENSORFLOW_LATER = "import tensorflow as tf\nprint('tensorflow', tf.__version__)"
+
+
+def _run(tmp_path, steps):
+    # The attacks are the student's cells; only the first cell and the late TensorFlow import are the course's.
+    origins = {n: "course" if s.get("id") in ("allowed", "tensorflow-later") else "answer" if s["kind"] == "cell"
+               else "call" for n, s in enumerate(steps)}
+    the_plan = Plan(steps, [], [], origins, {})
+    limits = sandbox.Limits(wall_seconds=240, cell_seconds=120)
+    program = write_program(tmp_path / "in", the_plan, 0, limits, hidden_cases=False)
+    outcome = execute_program(tmp_path / "in", program, limits)
+    return stream.parse(outcome.stream).events, program
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    if sandbox.bwrap_path() is None:
+        pytest.fail("the grader's sandbox needs bubblewrap: apt-get install bubblewrap")
+    cells = [{"kind": "cell", "source": ALLOWED, "id": "allowed"}]
+    cells += [{"kind": "cell", "source": source, "id": name} for name, source in ATTACKS.items()]
+    steps = cells + [
+        {"kind": "call", "part": "relu_forward_tests", "grade_id": "relu_forward_tests", "target": "relu_forward"},
+        {"kind": "cell", "source": TENSORFLOW_LATER, "id": "tensorflow-later"},
+        {"kind": "call", "part": "cnn_structure_tests", "grade_id": "cnn_structure_tests", "target": "model"},
+    ]
+    # write_program reads the part names from "part" as the registry's names.
+    steps[len(cells)]["part"] = "07-case-study/relu_forward"
+    steps[-1]["part"] = "07-case-study/cnn_structure"
+    events, program = _run(tmp_path_factory.mktemp("forbidden"), steps)
+    by_step = {e["step"]: e for e in events if e.get("event") == "cell"}
+    names = [s["id"] for s in cells] + ["call", "tensorflow-later"]
+    return {name: by_step.get(number) for number, name in enumerate(names) if name != "call"}, events, program
+
+
+def test_cnnkit_ops_import_and_work(graded):
+    cells, _, _ = graded
+    assert cells["allowed"]["error"] is None, cells["allowed"]
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_every_way_to_cnnkit_nn_fails(graded, attack):
+    cells, _, _ = graded
+    event = cells[attack]
+    assert event is not None, f"no result for {attack}"
+    assert event["error"], f"{attack} reached a forbidden module: {event}"
+    assert "Error" in event["error"], event["error"]
+
+
+def test_the_attempts_are_reported(graded):
+    _, events, _ = graded
+    reported = {e["module"] for e in events if e.get("event") == "forbidden-import"}
+    assert {"cnnkit.nn", "tensorflow"} <= reported, reported
+
+
+def test_tensorflow_imports_after_part_1s_last_call(graded):
+    cells, _, program = graded
+    assert cells["tensorflow-later"]["error"] is None, cells["tensorflow-later"]
+    assert "cnnkit.nn" in program.forbidden and "tensorflow" not in program.forbidden, program.forbidden
+
+
+def test_each_step_refuses_what_a_later_part_forbids():
+    from autograder.verdict import step_forbidden
+
+    steps = [{"kind": "cell", "source": "import numpy"}, {"kind": "call", "part_forbidden": ["cnnkit.nn", "tensorflow"]},
+             {"kind": "cell", "source": "import tensorflow"}, {"kind": "call", "part_forbidden": ["cnnkit.nn"]}]
+    step_forbidden(steps, {"cnnkit.nn"})
+    assert [s["forbidden"] for s in steps] == [["cnnkit.nn", "tensorflow"]] * 2 + [["cnnkit.nn"]] * 2
+
+
+def test_a_course_cell_that_imports_a_refused_module_falls_back_to_the_every_part_rule():
+    """Exercise 05's set-up imports TensorFlow (which imports SciPy) above its NumPy-only parts: it keeps working."""
+    from autograder.verdict import step_forbidden
+
+    steps = [{"kind": "cell", "source": "import numpy as np\nimport tensorflow as tf"},
+             {"kind": "call", "part_forbidden": ["cnnkit", "scipy", "tensorflow"]},
+             {"kind": "call", "part_forbidden": ["cnnkit"]}]
+    step_forbidden(steps, {"cnnkit"}, {0: "course", 1: "call", 2: "call"})
+    assert [step["forbidden"] for step in steps] == [["cnnkit"]] * 3, steps
