@@ -72,7 +72,7 @@ def call(fn, case, kind="function"):
 
 @dataclass
 class Report:
-    """What :func:`run` found: the points earned and the problem of each failed case."""
+    """What :func:`grade_part` found: the points earned and the problem of each failed case."""
 
     name: str
     points: float
@@ -89,7 +89,7 @@ class Report:
         return render_part(self.name, self.passed, self.total, self.points, self.max_points, self.problems)
 
 
-def run(name, fn, seed=None):
+def grade_part(name, fn, seed=None):
     """Grade ``fn`` on every case of part ``name`` and return a :class:`Report`."""
     part = get_part(name)
     cases = cases_for(name, seed)
@@ -110,7 +110,7 @@ def check(name, fn):
     as partial credit. When no case passes it raises ``AssertionError``, so
     the cell shows as failed.
     """
-    report = run(name, fn)
+    report = grade_part(name, fn)
     if report.passed == 0:
         raise AssertionError(report.text())
     print(report.text())

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import assignment_notebook
-from autograder.grading import get_part, run
+from autograder.grading import get_part, grade_part
 
 
 def solution_namespace(assignment):
@@ -118,19 +118,19 @@ def rng():
 
 def assert_full_marks(part, answer, seed=None):
     """``answer`` earns every point of ``part``."""
-    report = run(part, answer, seed=seed)
+    report = grade_part(part, answer, seed=seed)
     assert report.points == get_part(part).points, report.text()
 
 
 def assert_blank_earns_nothing(part):
     """The untouched student version earns nothing, and the feedback says why."""
-    report = run(part, blank_answer(part))
+    report = grade_part(part, blank_answer(part))
     assert report.points == 0, report.text()
     assert "not implemented" in report.text(), report.text()
 
 
 def assert_loses_points(part, wrong):
     """A usual wrong answer loses points, and the feedback gives a reason."""
-    report = run(part, wrong)
+    report = grade_part(part, wrong)
     assert report.points < get_part(part).points, f"{getattr(wrong, '__name__', wrong)!r} earned full marks:\n{report.text()}"
     assert report.problems, "a lost point must come with a reason"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import cnnkit
-from autograder.grading import cases_for, run
+from autograder.grading import cases_for, grade_part
 from autograder.grading.parts import architecture as reference
 
 
@@ -451,23 +451,23 @@ RIGHT = {
 # --- the solution earns every point, the blank none, the mistakes lose some ---
 
 def test_missing_or_none_explosion_earns_nothing():
-    assert run(f"{ASSIGNMENT}/explosion", None).points == 0
+    assert grade_part(f"{ASSIGNMENT}/explosion", None).points == 0
 
 
 def test_feedback_names_the_returned_item():
-    text = run(f"{ASSIGNMENT}/explosion", (200 * 200 * 40_000, 64 * 25)).text()
+    text = grade_part(f"{ASSIGNMENT}/explosion", (200 * 200 * 40_000, 64 * 25)).text()
     assert "the conv layer's parameters" in text and "item 1" not in text, text
-    text = run(f"{ASSIGNMENT}/stack_shapes", stack_ignores_padding).text()
+    text = grade_part(f"{ASSIGNMENT}/stack_shapes", stack_ignores_padding).text()
     assert "the shape after layer" in text and "item " not in text, text
 
 
 def test_integral_floats_are_whole_numbers_but_halves_are_not():
-    assert "whole number" in run(f"{ASSIGNMENT}/stack_shapes", stack_true_division).text()
-    assert run(f"{ASSIGNMENT}/dense_params", dense_params_as_float).passed == len(cases_for(f"{ASSIGNMENT}/dense_params"))
+    assert "whole number" in grade_part(f"{ASSIGNMENT}/stack_shapes", stack_true_division).text()
+    assert grade_part(f"{ASSIGNMENT}/dense_params", dense_params_as_float).passed == len(cases_for(f"{ASSIGNMENT}/dense_params"))
 
 
 def test_shift_says_when_the_dtype_is_not_float():
-    text = run(f"{ASSIGNMENT}/shift", shift_keeps_integer_dtype).text()
+    text = grade_part(f"{ASSIGNMENT}/shift", shift_keeps_integer_dtype).text()
     assert "float array" in text and "int64" in text, text
 
 
@@ -479,7 +479,7 @@ def test_tolerance_cases_sit_on_both_sides_of_each_bound():
 
 
 def test_feedback_names_the_case_but_not_the_expected_values():
-    text = run(f"{ASSIGNMENT}/stack_shapes", stack_ignores_padding).text()
+    text = grade_part(f"{ASSIGNMENT}/stack_shapes", stack_ignores_padding).text()
     assert "case " in text and "layers" in text
     for case in cases_for(f"{ASSIGNMENT}/stack_shapes"):
         assert str(case.expected) not in text

@@ -14,7 +14,7 @@ keras = pytest.importorskip("keras")
 
 from autograder.course import assignment_notebook  # noqa: E402
 from cnnkit.data import load_images  # noqa: E402
-from autograder.grading import cases_for, get_part, run  # noqa: E402
+from autograder.grading import cases_for, get_part, grade_part  # noqa: E402
 from autograder.grading.parts import case_study  # noqa: E402
 
 from .conftest import Model, cached_solution, round_trip  # noqa: E402
@@ -123,8 +123,8 @@ def test_set_up_split_is_the_course_split_without_the_test_images(solution):
 
 def test_untrained_model_earns_no_accuracy_points():
     model = round_trip(small_cnn())
-    assert run(f"{ASSIGNMENT}/cnn_structure", model).points == get_part(f"{ASSIGNMENT}/cnn_structure").points
-    report = run(f"{ASSIGNMENT}/cnn_accuracy", model)
+    assert grade_part(f"{ASSIGNMENT}/cnn_structure", model).points == get_part(f"{ASSIGNMENT}/cnn_structure").points
+    report = grade_part(f"{ASSIGNMENT}/cnn_accuracy", model)
     assert report.points == 0, report.text()
     assert "no band" in report.text() and "trained" in report.text(), report.text()
 
@@ -139,7 +139,7 @@ def test_untrained_model_earns_no_accuracy_points():
 ])
 def test_model_of_the_wrong_shape_loses_points(name, model):
     model = round_trip(model())
-    structure, accuracy = run(f"{ASSIGNMENT}/cnn_structure", model), run(f"{ASSIGNMENT}/cnn_accuracy", model)
+    structure, accuracy = grade_part(f"{ASSIGNMENT}/cnn_structure", model), grade_part(f"{ASSIGNMENT}/cnn_accuracy", model)
     assert structure.points < get_part(f"{ASSIGNMENT}/cnn_structure").points, structure.text()
     assert accuracy.points == 0, accuracy.text()
     assert "shape" in accuracy.text(), accuracy.text()
@@ -147,11 +147,11 @@ def test_model_of_the_wrong_shape_loses_points(name, model):
 
 def test_dense_network_and_oversized_network_lose_structure_points():
     dense = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
-    report = run(f"{ASSIGNMENT}/cnn_structure", round_trip(dense))
+    report = grade_part(f"{ASSIGNMENT}/cnn_structure", round_trip(dense))
     assert report.passed == report.total - 1 and "Conv2D" in report.text(), report.text()
     big = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(32, 3), keras.layers.Flatten(),
                             keras.layers.Dense(10)])
-    report = run(f"{ASSIGNMENT}/cnn_structure", round_trip(big))
+    report = grade_part(f"{ASSIGNMENT}/cnn_structure", round_trip(big))
     assert report.passed == report.total - 1 and "budget" in report.text(), report.text()
 
 
@@ -160,7 +160,7 @@ def test_dense_network_and_oversized_network_lose_structure_points():
 ])
 def test_partial_credit_by_band_and_feedback_names_the_band(accuracy, passed, band, monkeypatch):
     monkeypatch.setattr(case_study, "held_out_accuracy", lambda model: (accuracy, None))
-    report = run(f"{ASSIGNMENT}/cnn_accuracy", object())
+    report = grade_part(f"{ASSIGNMENT}/cnn_accuracy", object())
     assert report.passed == passed, report.text()
     assert report.points == round(get_part(f"{ASSIGNMENT}/cnn_accuracy").points * passed / 3, 2)
     if band:

@@ -8,7 +8,7 @@ every point). The optimizer part is graded through the course's
 
 import numpy as np
 
-from autograder.grading import run
+from autograder.grading import grade_part
 
 from .conftest import assert_full_marks, cached_solution
 
@@ -209,23 +209,23 @@ RIGHT = {
 
 
 def test_the_overflowing_softmax_fails_on_the_large_logits_case():
-    report = run(f"{ASSIGNMENT}/softmax_cross_entropy", softmax_without_max_shift)
+    report = grade_part(f"{ASSIGNMENT}/softmax_cross_entropy", softmax_without_max_shift)
     assert [label for _, label, _ in report.problems] == ["5 rows of 6 classes, logits of size ~1000"], report.text()
 
 
 def test_the_gradient_not_divided_by_n_passes_only_the_single_row_case():
-    report = run(f"{ASSIGNMENT}/softmax_cross_entropy", softmax_gradient_not_divided_by_n)
+    report = grade_part(f"{ASSIGNMENT}/softmax_cross_entropy", softmax_gradient_not_divided_by_n)
     assert report.passed == 1 and "dlogits" in report.text(), report.text()
 
 
 def test_the_forgetful_momentum_passes_only_the_single_step_case():
-    report = run(f"{ASSIGNMENT}/sgd_momentum", momentum_steps_of(_forgetting_velocity))
+    report = grade_part(f"{ASSIGNMENT}/sgd_momentum", momentum_steps_of(_forgetting_velocity))
     assert report.passed == 1, report.text()
 
 
 def test_the_first_batch_cache_fails_every_later_batch():
     _FIRST.clear()
-    report = run(f"{ASSIGNMENT}/affine_forward", affine_forward_keeping_the_first_cache)
+    report = grade_part(f"{ASSIGNMENT}/affine_forward", affine_forward_keeping_the_first_cache)
     assert report.passed == 1 and "`cache`" in report.text(), report.text()
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.grading import run
+from autograder.grading import grade_part
 
 
 ASSIGNMENT = "02-convolution"
@@ -390,14 +390,14 @@ RIGHT = {
 
 
 def test_feedback_names_the_returned_value():
-    text = run(f"{ASSIGNMENT}/conv2d_backward", backward_db_first_image_only).text()
+    text = grade_part(f"{ASSIGNMENT}/conv2d_backward", backward_db_first_image_only).text()
     assert "`db`" in text and "item 2" not in text, text
 
 
 def test_feedback_names_the_case_but_not_the_expected_values():
     from autograder.grading import cases_for
 
-    text = run(f"{ASSIGNMENT}/correlate1d", correlate_flipped).text()
+    text = grade_part(f"{ASSIGNMENT}/correlate1d", correlate_flipped).text()
     assert "x of length" in text and "case " in text
     for case in cases_for(f"{ASSIGNMENT}/correlate1d"):
         for shown in (str(case.expected), str(list(case.expected)), np.array2string(case.expected)):
@@ -441,7 +441,7 @@ def test_every_conv2d_mistake_fails_several_cases():
     mistakes have their own fixed case each)."""
     for part in ("conv2d", "conv2d_backward", "conv_transpose2d"):
         for wrong in [f for f in WRONG[part] if f not in (conv2d_in_the_input_dtype, conv2d_in_float32)]:
-            report = run(f"{ASSIGNMENT}/{part}", wrong)
+            report = grade_part(f"{ASSIGNMENT}/{part}", wrong)
             assert len(report.failures) >= 2, f"{part}/{wrong.__name__}:\n{report.text()}"
 
 

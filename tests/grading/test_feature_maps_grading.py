@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograder.course import assignment_notebook
-from autograder.grading import cases_for, get_part, run
+from autograder.grading import cases_for, get_part, grade_part
 from autograder.grading.parts.feature_maps import (LINE_THRESHOLD, SOBEL_X, reference_correlate2d,
                                                    reference_sees_vertical_line)
 
@@ -199,14 +199,14 @@ def test_blank_filter_earns_nothing():
     # In the student version vertical_line_filter raises; the given function passes that on.
     namespace = {"np": np, "vertical_line_filter": blank}
     exec(given_cell(), namespace)
-    report = run(f"{ASSIGNMENT}/vertical_line", namespace["sees_vertical_line"])
+    report = grade_part(f"{ASSIGNMENT}/vertical_line", namespace["sees_vertical_line"])
     assert report.points == 0 and "not implemented" in report.text(), report.text()
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_FILTERS))
 def test_wrong_filter_loses_points_for_any_seed(name):
     for seed in (1, 2, 3):
-        report = run(f"{ASSIGNMENT}/vertical_line", judged_by(WRONG_FILTERS[name], name), seed=seed)
+        report = grade_part(f"{ASSIGNMENT}/vertical_line", judged_by(WRONG_FILTERS[name], name), seed=seed)
         # A subtle mistake (one weight off by one, a lopsided row) fails only at some contrasts and
         # polarities, but always in the fixed batches, whatever the seed.
         fixed_failed = [label for _, label, _ in report.problems if "contrast" in label]
@@ -216,13 +216,13 @@ def test_wrong_filter_loses_points_for_any_seed(name):
 @pytest.mark.parametrize("name", sorted(RIGHT_FILTERS))
 def test_any_good_line_filter_earns_every_point_for_any_seed(name):
     for seed in (1, 2, 3, 4):
-        report = run(f"{ASSIGNMENT}/vertical_line", judged_by(RIGHT_FILTERS[name], name), seed=seed)
+        report = grade_part(f"{ASSIGNMENT}/vertical_line", judged_by(RIGHT_FILTERS[name], name), seed=seed)
         assert report.passed == report.total, report.text()
 
 
 def test_the_books_filters_earn_nothing_on_the_fixed_batches():
     """Sobel (the book's) fails every fixed batch: the part asks for a property the book did not hand over."""
-    report = run(f"{ASSIGNMENT}/vertical_line", judged_by(SOBEL_X, "sobel"))
+    report = grade_part(f"{ASSIGNMENT}/vertical_line", judged_by(SOBEL_X, "sobel"))
     fixed = [number for number, case in enumerate(cases_for(f"{ASSIGNMENT}/vertical_line"), start=1)
              if "contrast" in case.label]
     failed = {number for number, _, _ in report.problems}
@@ -256,7 +256,7 @@ def test_the_notebook_judges_filters_as_the_grading_tests_assume(solution):
 
 
 def test_feedback_names_the_case_but_not_the_expected_values():
-    text = run(f"{ASSIGNMENT}/correlate2d", correlate_flipped).text()
+    text = grade_part(f"{ASSIGNMENT}/correlate2d", correlate_flipped).text()
     assert "kernel" in text and "case " in text
     for case in cases_for(f"{ASSIGNMENT}/correlate2d"):
         assert np.array2string(case.expected) not in text

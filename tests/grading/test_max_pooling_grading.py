@@ -11,7 +11,7 @@ and ties, so each of them loses points.
 import numpy as np
 import pytest
 
-from autograder.grading import cases_for, get_part, run
+from autograder.grading import cases_for, get_part, grade_part
 
 
 ASSIGNMENT = "04-max-pooling"
@@ -202,8 +202,8 @@ RIGHT = {
 def test_the_reference_helpers_are_right():
     # The wrong answers differ from a right one by one rule only: with the right rule they are right.
     right = lambda dout, x, size=2, stride=None, padding=0: _backward(dout, x, size, stride, padding, _rule(_first))
-    assert run(f"{ASSIGNMENT}/max_pool2d_backward", right).passed == len(cases_for(f"{ASSIGNMENT}/max_pool2d_backward"))
-    assert run(f"{ASSIGNMENT}/max_pool2d", lambda x, size=2, stride=None, padding=0: _forward(x, size, stride, padding)).failures == []
+    assert grade_part(f"{ASSIGNMENT}/max_pool2d_backward", right).passed == len(cases_for(f"{ASSIGNMENT}/max_pool2d_backward"))
+    assert grade_part(f"{ASSIGNMENT}/max_pool2d", lambda x, size=2, stride=None, padding=0: _forward(x, size, stride, padding)).failures == []
 
 
 @pytest.mark.parametrize("wrong", [backward_every_max, backward_overwrites_overlaps, backward_last_max])
@@ -213,7 +213,7 @@ def test_overlap_and_tie_mistakes_pass_the_2x2_stride_2_example_yet_lose_points(
     dout = np.ones((1, 1, 2, 2))
     right = _backward(dout, x, 2, None, 0, _rule(_first))
     np.testing.assert_array_equal(wrong(dout, x), right)
-    assert run(f"{ASSIGNMENT}/max_pool2d_backward", wrong).points <= 0.75 * get_part(f"{ASSIGNMENT}/max_pool2d_backward").points
+    assert grade_part(f"{ASSIGNMENT}/max_pool2d_backward", wrong).points <= 0.75 * get_part(f"{ASSIGNMENT}/max_pool2d_backward").points
 
 
 def test_hidden_cases_hold_overlapping_windows_and_ties():
@@ -225,12 +225,12 @@ def test_hidden_cases_hold_overlapping_windows_and_ties():
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_tie_and_overlap_mistakes_lose_points_for_any_grading_seed(seed):
     for wrong in (backward_every_max, backward_overwrites_overlaps, backward_last_max):
-        report = run(f"{ASSIGNMENT}/max_pool2d_backward", wrong, seed=seed)
+        report = grade_part(f"{ASSIGNMENT}/max_pool2d_backward", wrong, seed=seed)
         assert report.points < get_part(f"{ASSIGNMENT}/max_pool2d_backward").points, report.text()
 
 
 def test_feedback_names_the_case_but_not_the_expected_values():
-    text = run(f"{ASSIGNMENT}/max_pool2d_backward", backward_every_max).text()
+    text = grade_part(f"{ASSIGNMENT}/max_pool2d_backward", backward_every_max).text()
     assert "ties" in text and "case " in text
     for case in cases_for(f"{ASSIGNMENT}/max_pool2d_backward"):
         assert np.array2string(case.expected) not in text

@@ -8,7 +8,7 @@ checks.
 import numpy as np
 import pytest
 
-from autograder.grading import cases_for, get_part, run
+from autograder.grading import cases_for, get_part, grade_part
 
 from .conftest import Model, blank, round_trip
 
@@ -419,25 +419,25 @@ SOLUTION = {"all_conv_model": lambda namespace: Model(namespace["build_all_conv_
 
 
 def test_solution_model_earns_every_point_in_memory_too(solution):
-    report = run(f"{ASSIGNMENT}/all_conv_model", solution["build_all_conv_model"]())
+    report = grade_part(f"{ASSIGNMENT}/all_conv_model", solution["build_all_conv_model"]())
     assert report.points == get_part(f"{ASSIGNMENT}/all_conv_model").points, report.text()
 
 
 @pytest.mark.parametrize("not_a_model", [None, "model", blank])
 def test_something_that_is_not_a_model_earns_nothing(not_a_model):
-    assert run(f"{ASSIGNMENT}/all_conv_model", not_a_model).points == 0
+    assert grade_part(f"{ASSIGNMENT}/all_conv_model", not_a_model).points == 0
 
 
 def test_one_deviation_costs_only_its_own_features():
     """ReLU forgotten once: only the ReLU case fails; strides forgotten: strides and shapes, not the rest."""
-    report = run(f"{ASSIGNMENT}/all_conv_model", round_trip(model_relu_forgotten_once()))
+    report = grade_part(f"{ASSIGNMENT}/all_conv_model", round_trip(model_relu_forgotten_once()))
     assert [label for _, label, _ in report.problems] == ["ReLU after every convolution"], report.text()
-    report = run(f"{ASSIGNMENT}/all_conv_model", round_trip(model_strides_forgotten()))
+    report = grade_part(f"{ASSIGNMENT}/all_conv_model", round_trip(model_strides_forgotten()))
     assert report.passed == report.total - 2, report.text()
 
 
 def test_a_blank_model_part_says_not_implemented():
-    assert "not implemented" in run(f"{ASSIGNMENT}/all_conv_model", None).text()
+    assert "not implemented" in grade_part(f"{ASSIGNMENT}/all_conv_model", None).text()
 
 
 def test_backward_mistakes_pass_the_2x2_example_with_ones_or_not():
@@ -450,11 +450,11 @@ def test_backward_mistakes_pass_the_2x2_example_with_ones_or_not():
     np.testing.assert_allclose(avg_backward_overwrites_overlaps(np.ones((1, 1, 2, 2)), x), right)
     # ...and lose points on the hidden cases with padding and overlapping windows.
     for wrong in (avg_backward_counts_padding, avg_backward_overwrites_overlaps):
-        assert run(f"{ASSIGNMENT}/avg_pool2d_backward", wrong).points <= 0.8 * get_part(f"{ASSIGNMENT}/avg_pool2d_backward").points
+        assert grade_part(f"{ASSIGNMENT}/avg_pool2d_backward", wrong).points <= 0.8 * get_part(f"{ASSIGNMENT}/avg_pool2d_backward").points
 
 
 def test_feedback_names_the_case_but_not_the_expected_values():
-    text = run(f"{ASSIGNMENT}/avg_pool2d", avg_counts_padding).text()
+    text = grade_part(f"{ASSIGNMENT}/avg_pool2d", avg_counts_padding).text()
     assert "padding=1" in text and "case " in text
     for case in cases_for(f"{ASSIGNMENT}/avg_pool2d"):
         assert np.array2string(case.expected) not in text

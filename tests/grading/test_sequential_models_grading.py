@@ -12,7 +12,7 @@ from keras import layers  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from autograder.grading import get_part, run  # noqa: E402
+from autograder.grading import get_part, grade_part  # noqa: E402
 from autograder.grading.parts import sequential_models as reference  # noqa: E402
 
 from .conftest import Model, round_trip  # noqa: E402
@@ -142,7 +142,7 @@ SOLUTION = {
 def test_solution_model_earns_every_point_in_memory(solution):
     model = _solution_model(solution)
     for part in ("spec_model", "spec_compile"):
-        report = run(f"{ASSIGNMENT}/{part}", model)
+        report = grade_part(f"{ASSIGNMENT}/{part}", model)
         assert report.points == get_part(f"{ASSIGNMENT}/{part}").points, report.text()
 
 
@@ -165,23 +165,23 @@ def test_the_notebook_never_builds_the_hand_network():
 
 
 def test_one_mistake_keeps_the_other_points():
-    report = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["wrong_dropout"]()))
+    report = grade_part(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["wrong_dropout"]()))
     assert report.passed == report.total - 1, report.text()
     assert "Dropout rate" in report.text()
 
 
 def test_softmax_output_is_named_in_the_feedback():
-    report = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["softmax_output"]()))
+    report = grade_part(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["softmax_output"]()))
     assert "logits" in report.text() and "softmax" in report.text(), report.text()
 
 
 def test_uncompiled_model_earns_no_compile_points():
-    report = run(f"{ASSIGNMENT}/spec_compile", round_trip(spec_layers()))
+    report = grade_part(f"{ASSIGNMENT}/spec_compile", round_trip(spec_layers()))
     assert report.points == 0 and "not compiled" in report.text(), report.text()
 
 
 def test_feedback_does_not_give_away_the_counts():
-    text = run(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["missing_pool"]())).text()
+    text = grade_part(f"{ASSIGNMENT}/spec_model", round_trip(WRONG_MODELS["missing_pool"]())).text()
     assert "7018" not in text.replace(",", "") and "576" not in text, text
 
 
@@ -272,9 +272,9 @@ RESIDUAL_RIGHT = {
 
 
 def test_residual_mistakes_cost_only_their_own_features():
-    report = run(f"{ASSIGNMENT}/residual_block", round_trip(residual(after_add=None)))
+    report = grade_part(f"{ASSIGNMENT}/residual_block", round_trip(residual(after_add=None)))
     assert [label for _, label, _ in report.problems] == ["ReLU after the Add"], report.text()
-    report = run(f"{ASSIGNMENT}/residual_block", round_trip(residual(shortcut="no-bn")))
+    report = grade_part(f"{ASSIGNMENT}/residual_block", round_trip(residual(shortcut="no-bn")))
     assert report.passed == report.total - 2, report.text()  # the shortcut, and the parameter count
 
 

@@ -28,7 +28,7 @@ import io
 
 import numpy as np
 
-from ..keras_models import not_a_model, views
+from ..keras_models import model_predicate, shape_of, views
 from ..registry import KERAS_ALLOWED, Case, assignment
 from .case_study_scratch import register_scratch_parts
 
@@ -71,20 +71,9 @@ def held_out_split():
     return data.x_test, data.y_test
 
 
-def _shape(tensor):
-    return tuple(None if d is None else int(d) for d in tensor.shape)
-
-
 def _io_problem(model):
     """A problem text if the model cannot classify a batch of 28x28x1 digits into 10 classes."""
-    problem = not_a_model(model)
-    if problem:
-        return problem
-    if len(model.inputs) != 1 or _shape(model.inputs[0]) != (None, 28, 28, 1):
-        return f"the model's input shape is {[_shape(t) for t in model.inputs]}, not a batch of 28x28x1 images"
-    if len(model.outputs) != 1 or _shape(model.outputs[0]) != (None, 10):
-        return f"the model's output shape is {[_shape(t) for t in model.outputs]}, not 10 scores per image"
-    return None
+    return _takes_digits(model) or _ten_scores(model)
 
 
 def held_out_accuracy(model):
@@ -125,37 +114,29 @@ def _cnn_accuracy_cases(rng):
     return [Case(f"accuracy on the held-out test digits: at least {band:.0%}", predicate=_band(band)) for band in BANDS]
 
 
+@model_predicate
 def _takes_digits(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
-    if len(model.inputs) != 1 or _shape(model.inputs[0]) != (None, 28, 28, 1):
-        return f"the model's input shape is {[_shape(t) for t in model.inputs]}, not a batch of 28x28x1 images"
+    if len(model.inputs) != 1 or shape_of(model.inputs[0]) != (None, 28, 28, 1):
+        return f"the model's input shape is {[shape_of(t) for t in model.inputs]}, not a batch of 28x28x1 images"
     return None
 
 
+@model_predicate
 def _ten_scores(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
-    if len(model.outputs) != 1 or _shape(model.outputs[0]) != (None, 10):
-        return f"the model's output shape is {[_shape(t) for t in model.outputs]}, not 10 scores per image"
+    if len(model.outputs) != 1 or shape_of(model.outputs[0]) != (None, 10):
+        return f"the model's output shape is {[shape_of(t) for t in model.outputs]}, not 10 scores per image"
     return None
 
 
+@model_predicate
 def _convolves(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     if "Conv2D" not in [view.kind for view in views(model)]:
         return "the model has no Conv2D layer: this exercise asks for a convolutional network"
     return None
 
 
+@model_predicate
 def _budget(model):
-    problem = not_a_model(model)
-    if problem:
-        return problem
     count = int(model.count_params())
     if count > MAX_PARAMS:
         return f"the model has {count:,} parameters, more than the budget of {MAX_PARAMS:,}"
