@@ -285,24 +285,6 @@ HAND_CONV2 = 3 * 3 * 12 * 20 + 20  # 2,180
 HAND_DENSE = HAND_FLATTEN * 7 + 7  # 27,447
 
 
-@register("spec_flatten_units", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the number of features after Flatten of the colour network, by hand")
-def _flatten_units_cases(rng):
-    return [Case("features after Flatten of the colour network, computed by hand", (), HAND_FLATTEN)]
-
-
-@register("spec_conv2_params", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the colour network's second convolution's parameters, by hand")
-def _conv2_params_cases(rng):
-    return [Case("parameters of the colour network's second Conv2D layer, computed by hand", (), HAND_CONV2)]
-
-
-@register("spec_dense_params", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the colour network's output layer's parameters, by hand")
-def _dense_params_cases(rng):
-    return [Case("parameters of the colour network's Dense layer, computed by hand", (), HAND_DENSE)]
-
-
 # --- batch normalisation, counted by hand ---------------------------------------------------------------
 
 # The notebook's Part 4 describes, in words only, a network with batch normalisation:
@@ -318,28 +300,38 @@ BN_MODEL_PARAMS = sum(BN_MODEL_LAYERS)  # 5,306
 BN_MODEL_TRAINABLE = BN_MODEL_PARAMS - 2 * 16 - 2 * 32  # 5,210
 
 
-@register("bn_params", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the parameters of a BatchNormalization layer, by hand")
-def _bn_params_cases(rng):
-    return [Case("parameters of the second BatchNormalization layer, computed by hand", (), BN_PARAMS)]
+# --- the counts by hand: one value part each -------------------------------------------------------------
+
+def _by_hand(label, value):
+    """The cases of a number computed by hand: one, whose label says what was counted."""
+
+    def cases(rng):
+        return [Case(label, (), value)]
+
+    return cases
 
 
-@register("bn_trainable", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the trainable parameters of a BatchNormalization layer, by hand")
-def _bn_trainable_cases(rng):
-    return [Case("trainable parameters of the second BatchNormalization layer, computed by hand", (), BN_TRAINABLE)]
-
-
-@register("bn_model_params", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="all parameters of the network with batch normalisation, by hand")
-def _bn_model_params_cases(rng):
-    return [Case("parameters of the whole network with batch normalisation, computed by hand", (), BN_MODEL_PARAMS)]
-
-
-@register("bn_model_trainable", points=1, kind="value", forbidden=KERAS_ALLOWED,
-          description="the trainable parameters of the network with batch normalisation, by hand")
-def _bn_model_trainable_cases(rng):
-    return [Case("trainable parameters of the whole network, computed by hand", (), BN_MODEL_TRAINABLE)]
+# (part, value, description, label shown to the student)
+HAND_COUNTS = [
+    ("spec_flatten_units", HAND_FLATTEN, "the number of features after Flatten of the colour network, by hand",
+     "features after Flatten of the colour network, computed by hand"),
+    ("spec_conv2_params", HAND_CONV2, "the colour network's second convolution's parameters, by hand",
+     "parameters of the colour network's second Conv2D layer, computed by hand"),
+    ("spec_dense_params", HAND_DENSE, "the colour network's output layer's parameters, by hand",
+     "parameters of the colour network's Dense layer, computed by hand"),
+    ("bn_params", BN_PARAMS, "the parameters of a BatchNormalization layer, by hand",
+     "parameters of the second BatchNormalization layer, computed by hand"),
+    ("bn_trainable", BN_TRAINABLE, "the trainable parameters of a BatchNormalization layer, by hand",
+     "trainable parameters of the second BatchNormalization layer, computed by hand"),
+    ("bn_model_params", BN_MODEL_PARAMS, "all parameters of the network with batch normalisation, by hand",
+     "parameters of the whole network with batch normalisation, computed by hand"),
+    ("bn_model_trainable", BN_MODEL_TRAINABLE,
+     "the trainable parameters of the network with batch normalisation, by hand",
+     "trainable parameters of the whole network, computed by hand"),
+]
+for _part, _value, _description, _label in HAND_COUNTS:
+    register(_part, points=1, kind="value", forbidden=KERAS_ALLOWED, description=_description)(
+        _by_hand(_label, _value))
 
 
 # --- a residual block built to a spec (functional API) ----------------------------------------------------
