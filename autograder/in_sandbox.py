@@ -139,7 +139,8 @@ class ForbiddenImports:
     that mixes a NumPy-only part and a Keras part refuses TensorFlow until
     the last NumPy-only part has been called. What every step forbids is
     also absent from the sandbox's file system, so removing this finder
-    gains nothing there; it exists to fail cleanly and to name the attempt. Only an import written in the student's own code is reported:
+    gains nothing there; it exists to fail cleanly and to name the attempt.
+    Only an import written in the student's own code is reported:
     libraries probe optional packages (``import keras`` tries ``jax``) and
     handle the refusal themselves.
     """

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import sandbox, stream
-from .course import ROOT
+from .course import ROOT, CourseError
 from .grading_api import grading
 from .notebook import is_answer
 
@@ -355,15 +355,17 @@ def step_forbidden(steps, always, origins=None):
             later = later | set(step.pop("part_forbidden"))
         step["forbidden"] = set(later)
     # A course cell that imports what its step refuses (a set-up cell importing TensorFlow above
-    # NumPy-only parts, and TensorFlow imports SciPy) would break the course's own notebook: such a
-    # notebook falls back to the rule of every part at once (``always``), which the file system enforces.
-    relaxed = set()
+    # NumPy-only parts) would break the course's own notebook in the sandbox: the notebook's order is
+    # wrong, so say so to the maintainer instead of loosening the rule for every student.
     for number, step in enumerate(steps):
         if step["kind"] == "cell" and (origins or {}).get(number, "course") == "course":
-            relaxed |= {name for name in step["forbidden"] - set(always)
-                        if any(m == name or m.startswith(name + ".") for m in course_imports(step["source"]))}
-    for step in steps:
-        step["forbidden"] = sorted(set(always) if relaxed else step["forbidden"])
+            clash = sorted(name for name in step["forbidden"] - set(always)
+                           if any(m == name or m.startswith(name + ".") for m in course_imports(step["source"])))
+            if clash:
+                raise CourseError(
+                    f"course cell {step.get('id') or number} imports {', '.join(clash)}, "
+                    f"which a part graded after it forbids: move the import into a set-up cell below that part")
+        step["forbidden"] = sorted(step["forbidden"])
 
 
 def course_imports(source):
@@ -413,9 +415,9 @@ def _world_readable(folder):
 
 def execute_program(folder, program, limits):
     python = sys.executable
-    return sandbox.execute([python, "-s", "-I", f"{sandbox.INPUT}/in_sandbox.py", sandbox.INPUT, "{results_fd}"], limits,
-                       inputs=folder, forbidden=program.forbidden, files=program.files,
-                       env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+    return sandbox.execute([python, "-s", "-I", f"{sandbox.INPUT}/in_sandbox.py", sandbox.INPUT, "{results_fd}"],
+                           limits, inputs=folder, forbidden=program.forbidden, files=program.files,
+                           env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
 
 
 # --- 3. judge ---------------------------------------------------------------
@@ -683,8 +685,8 @@ def judge_models(graded, model_events, blobs, seed, limits):
                                       memory_mb=max(limits.memory_mb, JUDGE_MIN_MEMORY_MB),
                                       disk_mb=limits.disk_mb, processes=limits.processes)
         outcome = sandbox.execute([sys.executable, "-s", "-m", "autograder.model_judge", sandbox.INPUT, "{results_fd}"],
-                              judge_limits, inputs=folder, expose=[ROOT / "cnnkit", ROOT / "autograder"],
-                              env={"PYTHONPATH": str(ROOT)})
+                                  judge_limits, inputs=folder, expose=[ROOT / "cnnkit", ROOT / "autograder"],
+                                  env={"PYTHONPATH": str(ROOT)})
     try:
         judged = json.loads(outcome.stream.decode())
     except (ValueError, UnicodeDecodeError):

@@ -38,6 +38,7 @@ def __getattr__(name):
         return importlib.import_module(f"{__name__}.nn")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",

@@ -101,12 +101,22 @@ def test_each_step_refuses_what_a_later_part_forbids():
     assert [s["forbidden"] for s in steps] == [["cnnkit.nn", "tensorflow"]] * 2 + [["cnnkit.nn"]] * 2
 
 
-def test_a_course_cell_that_imports_a_refused_module_falls_back_to_the_every_part_rule():
-    """Exercise 05's set-up imports TensorFlow (which imports SciPy) above its NumPy-only parts: it keeps working."""
+def test_a_course_cell_that_imports_a_refused_module_is_a_course_error():
+    """A set-up cell importing TensorFlow above NumPy-only parts: the maintainer is told, no student's rule loosens."""
+    from autograder.course import CourseError
     from autograder.verdict import step_forbidden
 
-    steps = [{"kind": "cell", "source": "import numpy as np\nimport tensorflow as tf"},
+    steps = [{"kind": "cell", "source": "import numpy as np\nimport tensorflow as tf", "id": "setup"},
              {"kind": "call", "part_forbidden": ["cnnkit", "scipy", "tensorflow"]},
              {"kind": "call", "part_forbidden": ["cnnkit"]}]
-    step_forbidden(steps, {"cnnkit"}, {0: "course", 1: "call", 2: "call"})
-    assert [step["forbidden"] for step in steps] == [["cnnkit"]] * 3, steps
+    with pytest.raises(CourseError, match="course cell setup imports tensorflow, which a part graded after it"):
+        step_forbidden(steps, {"cnnkit"}, {0: "course", 1: "call", 2: "call"})
+
+
+def test_the_same_import_in_a_students_cell_is_only_refused():
+    from autograder.verdict import step_forbidden
+
+    steps = [{"kind": "cell", "source": "import tensorflow as tf", "id": "avg_pool2d"},
+             {"kind": "call", "part_forbidden": ["cnnkit", "tensorflow"]}]
+    step_forbidden(steps, {"cnnkit"}, {0: "answer", 1: "call"})
+    assert steps[0]["forbidden"] == ["cnnkit", "tensorflow"]
