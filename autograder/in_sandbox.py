@@ -1,414 +1,469 @@
-"""The program that runs a student's notebook inside the sandbox (self-contained: stdlib, NumPy, IPython).
+"""The trusted harness inside the sandbox: runs a student's notebook in another process and frames the results.
 
-The grader mounts it, with ``program.json`` and ``inputs.npz``, read-only at
-``/grader``, and starts it in a sandbox where the network, the course
-repository, other submissions and the forbidden packages do not exist. It
-carries out the steps in order:
+Two processes share the sandbox, and only one of them runs student code:
 
-* ``{"kind": "cell"}``: run a cell (the student's answer cells, the cells
-  they added, the course's set-up and visible test cells) with a time limit;
-  a cell that runs past it is interrupted and the notebook goes on. Its
-  printed output, its result and its figures are captured for the feedback
-  page (text and PNG only: no HTML, no JavaScript);
-* ``{"kind": "call"}``: call the student's function on each hidden case's
-  inputs (or, for ``value`` and ``model`` parts, hand over the object).
+* **this harness** holds the results pipe to the grader and the hidden
+  cases (read from its standard input, never from a file the kernel can
+  open). It makes itself non-dumpable first, so a process of the same user
+  can neither trace it nor open its memory or descriptors under ``/proc``.
+  It runs no student code and imports nothing but the standard library;
+* **the kernel** (:mod:`autograder.in_kernel`), started with two pipes and
+  nothing else, runs the notebook's cells and the graded calls on the
+  harness's orders; each graded call in a child forked for that call.
 
-Each result is sent through the results pipe (:mod:`autograder.stream`) the
-moment it exists, so a submission that later hangs, crashes or calls
-``os._exit`` keeps what it earned. It records, never decides: the grader
-compares the returned values with the reference in its own process, with a
-seed and expected values this process never sees.
+Every reply of the kernel is the student's word: the harness reads it with a
+deadline it keeps itself (a student cannot block another process's clock),
+checks its form and size, keeps only what it asked for, and writes the
+events of :mod:`autograder.stream` itself. A kernel that sends what was not
+asked, hangs past its limit or dies ends the run there; the grader grades
+what came before and says why. Output printed during a hidden call is
+never read. The grader compares the returned values with expected values
+it computes from its own copy of the inputs.
+
+Program on standard input: 8-byte big-endian length, ``program.json``'s
+bytes, 8-byte length, the ``.npz`` of the hidden cases' arrays.
 """
 
-import base64
-import builtins
+import ctypes
 import io
 import json
 import os
+import select
 import signal
+import subprocess
 import sys
 import time
-import traceback
+import zipfile
 
-import numpy as np
-
-# Kept before any student code runs: a submission may replace builtins,
-# json or numpy functions, but not these references.
-_json_dumps = json.dumps
-_np_save = np.save
-_np_array = np.array
-_np_array_equal = np.array_equal
-_time = time.monotonic
-_write = os.write
-_isinstance = builtins.isinstance
-_exit = os._exit
-_PID = os.getpid()
-
-MAX_TEXT = 2000  # an error message
-MAX_CELL_OUTPUT = 20_000  # characters of printed output kept per cell
-MAX_FIGURES = 4  # figures kept per cell
+MAX_HEADER = 256 * 1024
+MAX_BLOB = 64 * 1024 * 1024
+MAX_TEXT = 2000
+MAX_OUTPUT = 20_000
+MAX_FIGURES = 4
 MAX_FIGURE_BYTES = 2 * 1024 * 1024
-MAX_ARRAY_BYTES = 64 * 1024 * 1024
+MAX_NAMES = 8
+INTERRUPT_GRACE = 10.0  # seconds a kernel gets to stop a cell after the harness interrupts it
+START_SECONDS = 120.0  # a kernel's start: Python, NumPy, IPython
+CALL_OVERHEAD = 5.0  # a call's fork and the transfer of its arguments and result
+PNG = b"\x89PNG\r\n\x1a\n"
+NPY = b"\x93NUMPY"
 
 
-def _leave_if_forked():
-    """A process the student's code forked must not carry on with the grading steps."""
-    if os.getpid() != _PID:
-        _exit(0)
+class KernelFailed(Exception):
+    """The kernel broke the protocol, hung or died: the run ends here, for this reason."""
 
 
-class CellTimeout(BaseException):
-    """Raised by the alarm when a cell or a call runs past its limit."""
+class Timeout(KernelFailed):
+    pass
 
 
-def _on_alarm(signum, frame):
-    raise CellTimeout()
+def non_dumpable():
+    """PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/mem or fd/ for processes of the same user."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(4, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
 
 
-class Sender:
-    """Writes frames to the results pipe: a JSON header line, then ``size`` raw bytes."""
+def read_program(stream):
+    def chunk():
+        size = int.from_bytes(stream.read(8), "big")
+        data = stream.read(size)
+        if len(data) != size:
+            raise ValueError("the program on standard input is cut short")
+        return data
+
+    program = json.loads(chunk())
+    with zipfile.ZipFile(io.BytesIO(chunk())) as archive:
+        arrays = {name[:-4]: archive.read(name) for name in archive.namelist() if name.endswith(".npy")}
+    return program, arrays
+
+
+class Results:
+    """The events and blobs of :mod:`autograder.stream`, written to the grader's pipe."""
 
     def __init__(self, fd):
         self.fd = fd
         self.blobs = 0
 
-    def _all(self, data):
-        # A frame is written whole: the alarm of a time limit waits until it is.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-        try:
-            view = memoryview(data)
-            while view:
-                written = _write(self.fd, view)
-                view = view[written:]
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
-
     def send(self, event, payload=b""):
-        event = dict(event, size=len(payload))
-        self._all((_json_dumps(event) + "\n").encode() + bytes(payload))
+        data = (json.dumps(dict(event, size=len(payload))) + "\n").encode() + payload
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
 
     def blob(self, payload, kind):
         self.blobs += 1
         self.send({"event": "blob", "id": self.blobs, "kind": kind}, payload)
         return self.blobs
 
-    def encode(self, value, depth=0):
-        """A JSON-safe description of a returned value; arrays go as .npy blobs (no pickles)."""
-        if depth > 3:
-            return {"kind": "unsupported", "type": "nested too deeply"}
-        if value is None:
-            return {"kind": "none"}
-        if _isinstance(value, (bool, np.bool_)):
-            return {"kind": "bool", "value": bool(value)}
-        if _isinstance(value, (int, np.integer)):
-            if abs(int(value)) > 2**62:
-                return {"kind": "unsupported", "type": "integer too large"}
-            return {"kind": "int", "value": int(value)}
-        if _isinstance(value, (float, np.floating)):
-            number = float(value)
-            return {"kind": "float", "value": number if np.isfinite(number) else str(number)}
-        if _isinstance(value, (tuple, list)):
-            if len(value) > 16:
-                return self.encode(_np_array(value), depth + 1)
-            return {"kind": "tuple" if _isinstance(value, tuple) else "list",
-                    "items": [self.encode(v, depth + 1) for v in value]}
-        if _isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+
+class KernelPipe:
+    """Frames to the kernel and from it, each read against a deadline."""
+
+    def __init__(self, to_kernel, from_kernel):
+        self.to_kernel, self.from_kernel = to_kernel, from_kernel
+        os.set_blocking(to_kernel, False)
+        self.buffer = bytearray()
+
+    def send(self, header, payload=b"", deadline=None):
+        data = memoryview((json.dumps(dict(header, size=len(payload))) + "\n").encode() + payload)
+        while data:
+            if not select.select([], [self.to_kernel], [], _left(deadline))[1]:
+                raise Timeout("the kernel stopped reading its orders")
             try:
-                array = _np_array(value, copy=True)
-            except Exception as exc:
-                return {"kind": "unsupported", "type": f"array conversion failed: {type(exc).__name__}"}
-            if array.dtype.kind not in "biuf" or array.nbytes > MAX_ARRAY_BYTES:
-                return {"kind": "unsupported", "type": f"array of dtype {array.dtype} and shape {array.shape}"}
-            buffer = io.BytesIO()
-            _np_save(buffer, array, allow_pickle=False)
-            return {"kind": "array", "blob": self.blob(buffer.getvalue(), "npy")}
-        return {"kind": "unsupported", "type": type(value).__name__}
-
-
-def _describe_error(exc):
-    message = str(exc)
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return text[:MAX_TEXT]
-
-
-class ForbiddenImports:
-    """Refuses imports of the packages an exercise forbids, and reports the student's attempts.
-
-    A name may be a submodule (``"cnnkit.nn"`` while ``cnnkit`` is allowed).
-    The names can change from step to step (``step_forbidden``): a notebook
-    that mixes a NumPy-only part and a Keras part refuses TensorFlow until
-    the last NumPy-only part has been called. What every step forbids is
-    also absent from the sandbox's file system, so removing this finder
-    gains nothing there; it exists to fail cleanly and to name the attempt.
-    Only an import written in the student's own code is reported:
-    libraries probe optional packages (``import keras`` tries ``jax``) and
-    handle the refusal themselves.
-    """
-
-    def __init__(self, names, sender):
-        self.names = tuple(names)
-        self.sender = sender
-        self.seen = set()
-        self.step = None
-
-    @staticmethod
-    def _from_student_code():
-        frame = sys._getframe(2)
-        while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
-            frame = frame.f_back
-        return frame is not None and (frame.f_code.co_filename.startswith("<ipython-input")
-                                      or "/ipykernel_" in frame.f_code.co_filename)
-
-    def refused(self, fullname):
-        """The forbidden name that covers module ``fullname`` (``"cnnkit.nn"`` covers ``cnnkit.nn.layers``)."""
-        for name in self.names:
-            if fullname == name or fullname.startswith(name + "."):
-                return name
-        return None
-
-    def find_spec(self, fullname, path=None, target=None):
-        name = self.refused(fullname)
-        if name is not None:
-            if name not in self.seen and self._from_student_code():
-                self.seen.add(name)
-                self.sender.send({"event": "forbidden-import", "module": name, "step": self.step})
-            raise ModuleNotFoundError(f"{name} is not available while grading this exercise")
-        return None
-
-
-def load_arguments(encoded, inputs):
-    """Rebuild an argument from its JSON description and the arrays of inputs.npz."""
-    if _isinstance(encoded, dict):
-        if "array" in encoded:
-            return inputs[encoded["array"]].copy()
-        if "tuple" in encoded:
-            return tuple(load_arguments(v, inputs) for v in encoded["tuple"])
-        if "list" in encoded:
-            return [load_arguments(v, inputs) for v in encoded["list"]]
-        if "dict" in encoded:
-            return {k: load_arguments(v, inputs) for k, v in encoded["dict"].items()}
-    return encoded
-
-
-class Capture:
-    """A cell's printed output (bounded) and figures, for the feedback page."""
-
-    def __init__(self):
-        self.text = io.StringIO()
-        self.size = 0
-        self.cut = False
-
-    def write(self, text):
-        if not _isinstance(text, str):
-            text = str(text)
-        room = MAX_CELL_OUTPUT - self.size
-        if room <= 0:
-            self.cut = True
-            return len(text)
-        self.text.write(text[:room])
-        self.size += min(len(text), room)
-        self.cut = self.cut or len(text) > room
-        return len(text)
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-    def value(self):
-        text = self.text.getvalue()
-        return text + ("\n[... output cut: too long ...]" if self.cut else "")
-
-
-class Limited:
-    """A block of student code: its output captured, an alarm at ``seconds``; ``error`` says how it ended.
-
-    ``CellTimeout`` and every exception of the student's code (``SystemExit``
-    included) end the block, never the runner.
-    """
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-        self.capture = Capture()
-        self.error = None
-        self.exception = None
-        self.start = _time()
-
-    def __enter__(self):
-        self.saved = sys.stdout, sys.stderr
-        sys.stdout = sys.stderr = self.capture
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        sys.stdout, sys.stderr = self.saved
-        _leave_if_forked()
-        self.seconds_taken = round(_time() - self.start, 3)
-        if exc is not None:
-            self.exception = exc
-            self.error = "timeout" if _isinstance(exc, CellTimeout) else _describe_error(exc)
-        return True  # the student's exception stops here
-
-
-def _figures(shell, sender):
-    """Blob ids of the PNG figures the cell displayed (other formats are dropped: no HTML or script)."""
-    publisher = shell.display_pub
-    found = []
-    for output in getattr(publisher, "outputs", [])[:MAX_FIGURES]:
-        data = output.get("data", {}) if _isinstance(output, dict) else getattr(output, "data", {})
-        png = data.get("image/png") if _isinstance(data, dict) else None
-        if _isinstance(png, bytes):
-            raw = png
-        elif _isinstance(png, str):
-            try:
-                raw = base64.b64decode(png, validate=False)
-            except ValueError:
+                data = data[os.write(self.to_kernel, data):]
+            except BlockingIOError:
                 continue
+            except BrokenPipeError:
+                raise KernelFailed("the kernel's process ended early") from None
+
+    def _more(self, deadline):
+        if not select.select([self.from_kernel], [], [], _left(deadline))[0]:
+            raise Timeout("timeout")
+        chunk = os.read(self.from_kernel, 1 << 16)
+        if not chunk:
+            raise KernelFailed("the kernel's process ended early")
+        self.buffer += chunk
+
+    def receive(self, deadline, max_payload=0):
+        while True:
+            newline = self.buffer.find(b"\n", 0, MAX_HEADER + 1)
+            if newline >= 0:
+                break
+            if len(self.buffer) > MAX_HEADER:
+                raise KernelFailed("the kernel sent a reply header that is too long")
+            self._more(deadline)
+        try:
+            header = json.loads(bytes(self.buffer[:newline]))
+        except (ValueError, RecursionError):
+            raise KernelFailed("the kernel sent a reply that is not JSON") from None
+        size = header.get("size", 0) if isinstance(header, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= max_payload:
+            raise KernelFailed("the kernel sent a reply of an unexpected form or size")
+        del self.buffer[:newline + 1]
+        while len(self.buffer) < size:
+            self._more(deadline)
+        payload = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return header, payload
+
+
+def _left(deadline):
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _text(value, limit):
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _names(value, allowed):
+    """The names of a reply's list that the harness asked about (at most a few, each short)."""
+    if not isinstance(value, list):
+        return []
+    return [n for n in value if isinstance(n, str) and n in allowed][:MAX_NAMES]
+
+
+def _value(description, blobs, results, depth=0):
+    """Rebuild a returned value's description from the kernel's reply, keeping only known forms."""
+    if not isinstance(description, dict) or depth > 4:
+        return {"kind": "unsupported", "type": "malformed result"}
+    kind = description.get("kind")
+    value = description.get("value")
+    if kind == "none":
+        return {"kind": "none"}
+    if kind == "bool" and isinstance(value, bool):
+        return {"kind": "bool", "value": value}
+    if kind == "int" and isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**62:
+        return {"kind": "int", "value": value}
+    if kind == "float" and ((isinstance(value, (int, float)) and not isinstance(value, bool))
+                            or value in ("nan", "inf", "-inf")):
+        return {"kind": "float", "value": value}
+    if kind in ("tuple", "list") and isinstance(description.get("items"), list) \
+            and len(description["items"]) <= 16:
+        return {"kind": kind, "items": [_value(v, blobs, results, depth + 1) for v in description["items"]]}
+    if kind == "array":
+        payload = blobs.pop(description.get("blob"), None)
+        if isinstance(payload, bytes) and payload.startswith(NPY):
+            return {"kind": "array", "blob": results.blob(payload, "npy")}
+        return {"kind": "unsupported", "type": "array missing"}
+    if kind == "unsupported":
+        return {"kind": "unsupported", "type": str(description.get("type", "value"))[:100]}
+    return {"kind": "unsupported", "type": "malformed result"}
+
+
+class Harness:
+    def __init__(self, folder, program, arrays, results):
+        self.folder, self.program, self.arrays, self.results = folder, program, arrays, results
+        self.cell_limit = float(program.get("cell_timeout", 60))
+        self.targets = list(program.get("targets", []))
+        self.kernel = None
+        self.pipe = None
+
+    # --- the kernel's life ---------------------------------------------------
+
+    def start_kernel(self):
+        orders_read, orders_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        self.kernel = subprocess.Popen(
+            [sys.executable, "-s", "-I", os.path.join(self.folder, "in_kernel.py"), str(orders_read),
+             str(replies_write), os.path.join(self.folder, "lib")],
+            pass_fds=(orders_read, replies_write), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        os.close(orders_read)
+        os.close(replies_write)
+        self.pipe = KernelPipe(orders_write, replies_read)
+        header, _ = self.pipe.receive(time.monotonic() + START_SECONDS)
+        if header.get("op") != "ready":
+            raise KernelFailed("the kernel did not start")
+
+    def stop_everything(self):
+        """Kill every process of the sandbox but this one: the kernel, its children, whatever they started.
+
+        In the sandbox's own PID namespace that is every process this user
+        may signal; without one (no bubblewrap) only this harness's
+        descendants, never the grader's other processes.
+        """
+        targets = [-1] if _own_pid_namespace() else _descendants(os.getpid())
+        for pid in targets:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def stop_calls(self):
+        """Kill the kernel's children (a call that hangs), keeping the kernel; whether there were any."""
+        children = _descendants(self.kernel.pid)
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return bool(children)
+
+    # --- steps -----------------------------------------------------------------
+
+    def run(self):
+        steps = self.program["steps"]
+        try:
+            self.start_kernel()
+        except KernelFailed as exc:
+            self.results.send({"event": "stopped", "step": 0, "reason": str(exc)})
+            return
+        for number, step in enumerate(steps):
+            try:
+                if step["kind"] == "cell":
+                    self.cell(number, step)
+                else:
+                    self.call_step(number, step)
+            except KernelFailed as exc:
+                self.results.send({"event": "stopped", "step": number, "reason": str(exc)[:200]})
+                self.stop_everything()
+                return
+        self.results.send({"event": "done", "steps": len(steps)})
+        self.stop_everything()
+
+    def _side_events(self, number, reply, forbidden):
+        for module in _names(reply.get("forbidden_imports"), set(forbidden)):
+            self.results.send({"event": "forbidden-import", "module": module, "step": number})
+        rebound = _names(reply.get("rebound"), set(self.targets))
+        if rebound:
+            self.results.send({"event": "rebound", "step": number, "names": rebound})
+
+    def _receive_with_blobs(self, deadline, final_op, blob_kinds, max_blobs):
+        """Blob frames (each checked and kept), then the frame ``final_op``."""
+        blobs = {}
+        while True:
+            header, payload = self.pipe.receive(deadline, MAX_BLOB)
+            op = header.get("op")
+            if op == final_op:
+                return header, payload, blobs
+            if op != "blob" or header.get("kind") not in blob_kinds or len(blobs) >= max_blobs \
+                    or not isinstance(header.get("id"), int) or header["id"] in blobs:
+                raise KernelFailed(f"the kernel sent {str(op)[:20]!r} where {final_op!r} was expected")
+            blobs[header["id"]] = payload
+
+    def cell(self, number, step):
+        forbidden = step.get("forbidden", [])
+        self.pipe.send({"op": "cell", "source": step["source"], "forbidden": forbidden, "targets": self.targets},
+                       deadline=time.monotonic() + self.cell_limit)
+        deadline = time.monotonic() + self.cell_limit
+        interrupted = False
+        while True:
+            try:
+                reply, _, blobs = self._receive_with_blobs(deadline, "cell-done", {"png"}, MAX_FIGURES)
+                break
+            except Timeout:
+                if interrupted:
+                    raise KernelFailed(f"a cell ran past {self.cell_limit:g} s and did not stop when "
+                                       "interrupted") from None
+                interrupted = True
+                os.kill(self.kernel.pid, signal.SIGALRM)
+                deadline = time.monotonic() + INTERRUPT_GRACE
+        figures = []
+        for blob_id in reply.get("figures", []) if isinstance(reply.get("figures"), list) else []:
+            png = blobs.get(blob_id)
+            if isinstance(png, bytes) and png.startswith(PNG) and len(png) <= MAX_FIGURE_BYTES:
+                figures.append(self.results.blob(png, "png"))
+        error = _text(reply.get("error"), MAX_TEXT)
+        if interrupted or error == "timeout":
+            error = f"ran longer than {self.cell_limit:g} s and was interrupted"
+        output = _text(reply.get("output"), MAX_OUTPUT + 100) or ""
+        if error and "interrupted" in error:
+            output += f"\n{error}"
+        seconds = reply.get("seconds") if isinstance(reply.get("seconds"), (int, float)) else None
+        self.results.send({"event": "cell", "step": number, "error": error, "output": output,
+                           "figures": figures, "seconds": seconds})
+        self._side_events(number, reply, forbidden)
+
+    def call_step(self, number, step):
+        forbidden = step.get("forbidden", [])
+        deadline = time.monotonic() + self.cell_limit
+        self.pipe.send({"op": "lookup", "target": step["target"], "forbidden": forbidden}, deadline=deadline)
+        reply, _ = self.pipe.receive(deadline)
+        if reply.get("op") != "found":
+            raise KernelFailed("the kernel answered a look-up with something else")
+        found = reply.get("found") is True
+        self.results.send({"event": "part", "step": number, "part": step["part"], "found": found})
+        if not found:
+            return
+        loaded = _names(reply.get("loaded"), set(forbidden))
+        if step.get("type") == "model":
+            self.model(number, step)
+            return
+        timed_out = False
+        for case in step["cases"]:
+            event = {"event": "case", "step": number, "part": step["part"], "case": case["id"]}
+            if loaded:
+                event["error"] = f"skipped: {loaded[0]} was loaded before this part ran, and the part does not allow it"
+            elif timed_out:
+                event["error"] = "skipped: an earlier case of this part ran too long"
+            else:
+                event.update(self.one_call(number, step, case))
+                timed_out = event.get("error") == "timeout"
+            self.results.send(event)
+
+    def one_call(self, number, step, case):
+        """The fields of one case's event: the checked value, or the error."""
+        keys = sorted(set(_array_keys(case.get("args"))) | set(_array_keys(case.get("kwargs"))))
+        payload = b"".join(self.arrays[k] for k in keys)
+        limit = float(case.get("timeout", self.cell_limit))
+        deadline = time.monotonic() + limit + CALL_OVERHEAD
+        self.pipe.send({"op": "call", "step": number, "case": case["id"], "target": step["target"],
+                        "type": step.get("type", "function"), "args": case.get("args", []),
+                        "kwargs": case.get("kwargs", {}), "arrays": [[k, len(self.arrays[k])] for k in keys]},
+                       payload, deadline=deadline)
+        try:
+            reply, _, blobs = self._receive_with_blobs(deadline, "result", {"npy"}, 64)
+        except Timeout:
+            if not self.stop_calls():
+                os.kill(self.kernel.pid, signal.SIGALRM)  # a call the kernel runs itself (TensorFlow loaded)
+            self._finish_call(time.monotonic() + INTERRUPT_GRACE, case)
+            return {"error": "timeout"}
+        except KernelFailed:
+            raise
+        if reply.get("case") != case["id"]:
+            raise KernelFailed("the kernel answered another case than the one asked")
+        self._finish_call(deadline + INTERRUPT_GRACE, case)
+        fields = {}
+        if isinstance(reply.get("seconds"), (int, float)):
+            fields["seconds"] = reply["seconds"]
+        if "error" in reply or "value" not in reply:
+            error = _text(reply.get("error"), MAX_TEXT) or "the call returned nothing the grader can read"
+            fields["error"] = error
+            if error != "timeout":
+                fields["error_type"] = _text(reply.get("error_type"), 100)
+                mro = reply.get("error_mro")
+                fields["error_mro"] = [m[:100] for m in mro if isinstance(m, str)][:16] if isinstance(mro, list) else []
+            return fields
+        fields["value"] = _value(reply.get("value"), blobs, self.results)
+        modified = reply.get("modified_input")
+        if isinstance(modified, int) and not isinstance(modified, bool) and 0 < modified < 64:
+            fields["modified_input"] = modified
+        return fields
+
+    def _finish_call(self, deadline, case):
+        """Read the kernel's ``call-done`` (the forked call has ended); a missing result is the call's death."""
+        while True:
+            try:
+                header, _ = self.pipe.receive(deadline)
+            except Timeout:
+                raise KernelFailed("the kernel did not finish a call it was stopped in") from None
+            if header.get("op") == "call-done" and header.get("case") == case["id"]:
+                return header
+            if header.get("op") == "blob":
+                continue  # the rest of a call that was stopped mid-reply
+            raise KernelFailed("the kernel sent something else than the end of a call")
+
+    def model(self, number, step):
+        deadline = time.monotonic() + self.cell_limit
+        self.pipe.send({"op": "model", "step": number, "target": step["target"]}, deadline=deadline)
+        try:
+            reply, payload = self.pipe.receive(deadline, MAX_BLOB)
+        except Timeout:
+            raise KernelFailed("saving the model took too long") from None
+        if reply.get("op") != "model":
+            raise KernelFailed("the kernel answered the model's hand-over with something else")
+        event = {"event": "model", "step": number, "part": step["part"]}
+        if reply.get("empty") is True:
+            event["empty"] = True
+        elif reply.get("error") is not None or not payload:
+            event["error"] = _text(reply.get("error"), MAX_TEXT) or "the model could not be saved"
         else:
-            continue
-        if raw.startswith(b"\x89PNG\r\n\x1a\n") and len(raw) <= MAX_FIGURE_BYTES:
-            found.append(sender.blob(raw, "png"))
-    if hasattr(publisher, "outputs"):
-        publisher.outputs.clear()
+            event["blob"] = self.results.blob(payload, "keras")
+        if isinstance(reply.get("seconds"), (int, float)):
+            event["seconds"] = reply["seconds"]
+        self.results.send(event)
+
+
+def _array_keys(encoded):
+    if isinstance(encoded, dict):
+        if "array" in encoded:
+            yield encoded["array"]
+        for value in encoded.values():
+            yield from _array_keys(value)
+    elif isinstance(encoded, list):
+        for value in encoded:
+            yield from _array_keys(value)
+
+
+def _own_pid_namespace():
+    """Whether this process lives in a PID namespace of its own (its ``NSpid`` line has several levels)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return len(line.split()) > 2
+    except OSError:
+        pass
+    return False
+
+
+def _descendants(root):
+    """Pids of every process below ``root``, from /proc (a process that made itself an orphan is not found)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    stat = handle.read()
+                parents[int(name)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
     return found
 
 
-def _bindings(namespace, names):
-    return {name: id(namespace[name]) if name in namespace else None for name in names}
-
-
 def main(folder, fd):
-    sender = Sender(fd)
-    with open(os.path.join(folder, "program.json")) as handle:
-        program = json.load(handle)
-    with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as data:
-        inputs = {key: data[key] for key in data.files}
-    library = os.path.join(folder, "lib")
-    if os.path.isdir(library):  # the course packages this exercise allows (cnnkit without what it forbids)
-        sys.path.insert(0, library)
-    cell_limit = float(program.get("cell_timeout", 60))
-    targets = list(program.get("targets", []))
-    finder = ForbiddenImports(program.get("forbidden", []), sender)
-    sys.meta_path.insert(0, finder)
-
-    from IPython.core.displaypub import CapturingDisplayPublisher
-    from IPython.core.interactiveshell import InteractiveShell
-
-    shell = InteractiveShell.instance(colors="nocolor", display_pub_class=CapturingDisplayPublisher)
-    shell.displayhook.write_output_prompt = lambda: None  # values print without the "Out[n]:" noise
-    namespace = shell.user_ns
-    signal.signal(signal.SIGALRM, _on_alarm)
-
-    for number, step in enumerate(program["steps"]):
-        finder.step = number
-        if "forbidden" in step:
-            finder.names = tuple(step["forbidden"])
-        before = _bindings(namespace, targets)
-        if step["kind"] == "cell":
-            with Limited(cell_limit) as block:
-                result = shell.run_cell(step["source"], store_history=False, silent=False)
-                failure = result.error_before_exec or result.error_in_exec
-                if failure is not None:
-                    raise failure
-            error = block.error
-            if error == "timeout":
-                error = f"ran longer than {cell_limit:g} s and was interrupted"
-            figures = _figures(shell, sender)
-            text = block.capture.value()
-            if error and "interrupted" in error:
-                text += f"\n{error}"
-            sender.send({"event": "cell", "step": number, "error": error, "output": text, "figures": figures,
-                         "seconds": block.seconds_taken})
-        else:
-            # What the part forbids must not be in the process already (a course cell that imported it
-            # early): its answer could reach it as an attribute, past any import hook.
-            loaded = sorted(name for name in finder.names if name in sys.modules)
-            _call_step(number, step, namespace, inputs, sender, cell_limit, loaded)
-        after = _bindings(namespace, targets)
-        changed = sorted(name for name in targets if before[name] != after[name])
-        if changed:
-            sender.send({"event": "rebound", "step": number, "names": changed})
-    sender.send({"event": "done", "steps": len(program["steps"])})
-
-
-def _call_step(number, step, namespace, inputs, sender, cell_limit, loaded=()):
-    target = step["target"]
-    present = target in namespace
-    sender.send({"event": "part", "step": number, "part": step["part"], "found": present})
-    if not present:
-        return
-    obj = namespace[target]
-    if step.get("type") == "model":
-        # The model leaves this process only as a .keras file, which the
-        # grader loads (safe mode) and checks in a clean process.
-        event, payload = {"event": "model", "step": number, "part": step["part"]}, b""
-        if obj is None:  # the set-up's placeholder, never replaced: nothing to hand over
-            event["empty"] = True
-            sender.send(event)
-            return
-        with Limited(cell_limit) as block:
-            path = os.path.join(os.getcwd(), f".model-{number}.keras")
-            obj.save(path)
-            with open(path, "rb") as handle:
-                payload = handle.read(MAX_ARRAY_BYTES + 1)
-            os.unlink(path)
-        if block.error:
-            event["error"], payload = ("saving the model took too long" if block.error == "timeout"
-                                       else block.error), b""
-        elif len(payload) > MAX_ARRAY_BYTES:
-            event["error"], payload = "the saved model is larger than 64 MiB", b""
-        event["seconds"] = block.seconds_taken
-        if payload and "error" not in event:
-            event["blob"] = sender.blob(payload, "keras")
-        sender.send(event)
-        return
-    timed_out = False
-    for case in step["cases"]:
-        event = {"event": "case", "step": number, "part": step["part"], "case": case["id"]}
-        if loaded:
-            event["error"] = f"skipped: {loaded[0]} was loaded before this part ran, and the part does not allow it"
-            sender.send(event)
-            continue
-        if timed_out:
-            # One case that hangs is likely to hang them all: do not spend
-            # the whole notebook's time budget finding out.
-            event["error"] = "skipped: an earlier case of this part ran too long"
-            sender.send(event)
-            continue
-        # The limit covers the call and the conversion of what it returned.
-        with Limited(float(case.get("timeout", cell_limit))) as block:
-            if step.get("type") == "value":
-                value = obj
-            else:
-                args = load_arguments(case["args"], inputs)
-                kwargs = load_arguments(case.get("kwargs", {}), inputs)
-                originals = [_np_array(a, copy=True) if _isinstance(a, np.ndarray) else None for a in args]
-                value = obj(*args, **kwargs)
-                _leave_if_forked()
-                changed = [i for i, (a, o) in enumerate(zip(args, originals))
-                           if o is not None and not _np_array_equal(a, o, equal_nan=True)]
-                if changed:
-                    event["modified_input"] = changed[0] + 1
-            event["value"] = sender.encode(value)
-        if block.exception is not None:
-            event.pop("value", None)
-            event["error"] = block.error
-            if block.error == "timeout":
-                timed_out = True
-            else:
-                event["error_type"] = type(block.exception).__name__
-                event["error_mro"] = [cls.__name__ for cls in type(block.exception).__mro__][:16]
-        event["seconds"] = block.seconds_taken
-        sender.send(event)
+    non_dumpable()
+    program, arrays = read_program(sys.stdin.buffer)
+    results = Results(fd)
+    Harness(folder, program, arrays, results).run()
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1], int(sys.argv[2]))
-    except BaseException:
-        traceback.print_exc()
-        sys.exit(3)
-    # Leave at once: a submission's atexit hooks or threads must not run on.
+    main(sys.argv[1], int(sys.argv[2]))
     os._exit(0)

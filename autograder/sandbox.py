@@ -253,6 +253,19 @@ def _nproc_limit(limits):
     return limits.processes + mine + 64
 
 
+def _feed(pipe, data):
+    """Write ``data`` to a child's standard input and close it (a child that never reads just ends the write)."""
+    try:
+        pipe.write(data)
+    except (BrokenPipeError, OSError):
+        pass
+    finally:
+        try:
+            pipe.close()
+        except OSError:
+            pass
+
+
 def _tree_memory(process):
     """Bytes the process tree holds: each process's private memory plus its tmpfs folders' use."""
     import psutil
@@ -264,8 +277,7 @@ def _tree_memory(process):
         return 0, 0
     for proc in tree:
         try:
-            info = proc.memory_info()
-            total += max(info.rss - getattr(info, "shared", 0), 0)
+            total += _own_memory(proc)
             count += proc.num_threads()
             inner = proc.pid
         except psutil.Error:
@@ -280,6 +292,15 @@ def _tree_memory(process):
     return total, count
 
 
+def _own_memory(proc):
+    """A process's share of memory: PSS, so pages a fork shares with its parent count once, not twice."""
+    try:
+        return proc.memory_full_info().pss
+    except Exception:  # psutil.AccessDenied on a non-dumpable process, or no smaps: the plainer count
+        info = proc.memory_info()
+        return max(info.rss - getattr(info, "shared", 0), 0)
+
+
 def _own_root(pid):
     """Whether the process already lives in the sandbox's file system (not the grader's)."""
     try:
@@ -290,10 +311,11 @@ def _own_root(pid):
 
 
 def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, stream_cap=64 * 1024 * 1024,
-        capture_stdout=False):
+        capture_stdout=False, stdin=None):
     """Run ``argv`` sandboxed; return its :class:`Outcome` with what it sent through the results pipe.
 
-    The results pipe's file descriptor replaces ``{results_fd}`` in ``argv``. Every process of the
+    The results pipe's file descriptor replaces ``{results_fd}`` in ``argv``; ``stdin`` (bytes) is
+    written to the program's standard input (secrets that must not lie in a file). Every process of the
     run is killed at the wall-clock limit, past the memory limit (the
     watchdog) or when the results exceed ``stream_cap`` bytes.
     """
@@ -315,7 +337,7 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
         env = {**os.environ, "HOME": cwd, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     cmd, sandboxed = command(argv, limits, inputs=inputs, expose=expose, forbidden=forbidden, files=files, env=env)
     start = time.monotonic()
-    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, cwd=cwd, env=env if scratch else None,
+    process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, cwd=cwd, env=env if scratch else None,
                                stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=err_write,
                                pass_fds=(write_end,), start_new_session=True)
     os.close(write_end)
@@ -359,6 +381,8 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
         readers.append(threading.Thread(target=drain, args=(os.dup(process.stdout.fileno()), keep_head),
                                         daemon=True))
         process.stdout.close()
+    if stdin is not None:
+        readers.append(threading.Thread(target=_feed, args=(process.stdin, stdin), daemon=True))
     for reader in readers:
         reader.start()
     timed_out = False

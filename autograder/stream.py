@@ -16,7 +16,7 @@ MAX_HEADER = 256 * 1024  # one event, outputs of a cell included
 MAX_BLOB = 64 * 1024 * 1024  # one array, model or figure
 MAX_DEPTH = 8  # nesting of a header's JSON
 
-EVENTS = {"cell", "part", "case", "model", "blob", "forbidden-import", "rebound", "done"}
+EVENTS = {"cell", "part", "case", "model", "blob", "forbidden-import", "rebound", "done", "stopped"}
 
 
 @dataclass

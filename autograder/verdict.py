@@ -37,6 +37,7 @@ from .notebook import is_answer
 
 CHECK_CALL = re.compile(r'check\(\s*"([^"]+)"\s*,\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)')
 IN_SANDBOX = Path(__file__).with_name("in_sandbox.py")
+IN_KERNEL = Path(__file__).with_name("in_kernel.py")
 LIBRARY = "lib"  # in the sandbox's input folder: the course packages an exercise allows (in_sandbox.py puts it on sys.path)
 # Below these the sandbox cannot even start Python and NumPy: a Keras model's
 # judge gets at least the first two, whatever the class's limits.
@@ -291,6 +292,7 @@ class Program:
     kinds: dict  # grade id -> "function", "value" or "model"
     forbidden: list
     files: dict  # name in the working folder -> host path
+    stdin: bytes = b""  # the program and the hidden cases' arrays, for the harness's standard input only
 
 
 def write_program(folder, the_plan, seed, limits, hidden_cases=True):
@@ -326,9 +328,9 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
     program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or []),
                "targets": sorted(targets)}
     _ship_cnnkit(folder, steps, forbidden or set())
-    (folder / "program.json").write_text(json.dumps(program))
-    np.savez(folder / "inputs.npz", **inputs.arrays)
+    # The hidden cases never lie in a file: the kernel, which runs the student's code, could open it.
     shutil.copy(IN_SANDBOX, folder / "in_sandbox.py")
+    shutil.copy(IN_KERNEL, folder / "in_kernel.py")
     mounted = {}
     for name, data in files.items():
         path = folder / "files" / name
@@ -337,7 +339,15 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
         top = Path(name).parts[0]
         mounted[top] = folder / "files" / top
     _world_readable(folder)
-    return Program(cases, kinds, sorted(forbidden or []), mounted)
+    return Program(cases, kinds, sorted(forbidden or []), mounted, harness_input(program, inputs.arrays))
+
+
+def harness_input(program, arrays):
+    """What the harness reads on its standard input: the program's JSON and the arrays' ``.npz``, each sized."""
+    archive = io.BytesIO()
+    np.savez(archive, **arrays)
+    parts = [json.dumps(program).encode(), archive.getvalue()]
+    return b"".join(len(p).to_bytes(8, "big") + p for p in parts)
 
 
 def step_forbidden(steps, always, origins=None):
@@ -417,7 +427,7 @@ def execute_program(folder, program, limits):
     python = sys.executable
     return sandbox.execute([python, "-s", "-I", f"{sandbox.INPUT}/in_sandbox.py", sandbox.INPUT, "{results_fd}"],
                            limits, inputs=folder, forbidden=program.forbidden, files=program.files,
-                           env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+                           env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"}, stdin=program.stdin)
 
 
 # --- 3. judge ---------------------------------------------------------------
@@ -507,6 +517,7 @@ class _Reader:
         self.position = 0
         self.side = []  # forbidden imports and rebindings, in order
         self.problem = ""
+        self.stopped = ""  # why the harness ended the run early, in its words
 
     def next(self, event, **match):
         while self.position < len(self.events):
@@ -515,6 +526,10 @@ class _Reader:
             if item.get("event") in ("forbidden-import", "rebound"):
                 self.side.append(item)
                 continue
+            if item.get("event") == "stopped":
+                self.stopped = str(item.get("reason", "the run was stopped"))[:200]
+                self.position = len(self.events)
+                return None
             if item.get("event") != event or any(item.get(k) != v for k, v in match.items()):
                 self.problem = (f"expected the result of {event} {match}, got {str(item.get('event'))[:40]} "
                                 f"{ {k: str(item.get(k))[:40] for k in match} }")
@@ -620,6 +635,11 @@ def judge(the_plan, program, outcome, parsed, graded, seed, limits):
     elif parsed.problem or reader.problem:
         stopped = "the notebook's results were malformed or out of order"
         flags.append(f"tampering: {parsed.problem or reader.problem}")
+    elif reader.stopped:
+        stopped = f"the run was stopped: {reader.stopped}"
+        if reader.stopped.startswith("the kernel sent"):
+            # Only code that writes to the kernel's own reply pipe breaks its protocol.
+            flags.append(f"tampering: {reader.stopped}")
     elif not finished:
         stopped = f"the notebook's process ended early (exit code {outcome.returncode})"
     if stopped:

@@ -86,7 +86,7 @@ def hostile_entries(folder):
     expect["forges-huge-header"] = ("flagged", "tampering")
     notebook("floods-results", insert_after(answered(), FIRST, FORGE + "chunk = b'x' * (1 << 20)\n"
                                             "for _ in range(200):\n    os.write(fd, chunk)"))
-    expect["floods-results"] = ("flagged", "oversized")
+    expect["floods-results"] = ("flagged", "tampering")
     notebook("forges-deep-header", insert_after(answered(), FIRST, FORGE + "os.write(fd, ('{\"event\": \"cell\", \"x\": '"
                                                 " + '[' * 50 + ']' * 50 + '}\\n').encode())"))
     expect["forges-deep-header"] = ("flagged", "tampering")
