@@ -26,7 +26,7 @@ from pathlib import Path
 from . import feedback, notebook, reports
 from .course import EXERCISES, CourseError, assignment_notebook
 from .sandbox import Limits, bwrap_path
-from .state import Row, State, assignment_fingerprint, sha256, zero_row
+from .state import Row, State, assignment_fingerprint, sha256, submission_seed, zero_row
 from .submissions import collect, printable
 
 BATCH_SIZE = 12  # students per worker task: amortises the worker's imports
@@ -110,7 +110,7 @@ def grade_one(course, student, key, path, digest, work, seed, limits, fingerprin
                        f"none of {course.assignment}'s cells is in this notebook: another assignment's notebook?",
                        f"{fingerprint}:{digest}")
         return row, feedback.problem_page(course.assignment, student, row)
-    verdict = verdict_of(course.source, course.release, cells, work, seed, limits)
+    verdict = verdict_of(course.source, course.release, cells, work, submission_seed(seed, key, digest), limits)
     row = Row(student, key, {gid: part.points for gid, part in verdict.parts.items()}, verdict.total,
               sum(part.max_points for part in verdict.parts.values()), "ok",
               list(verdict.flags) + [f"cell {verdict.display_id(step)}: {error}" for step, error in verdict.notes],
@@ -135,6 +135,7 @@ def grade_batch(assignment, batch, out, seed, limits, fingerprint, keep_work=Fal
     Module-level and argument-only, so that a process pool or a Dask worker
     can run it.
     """
+    os.umask(0o077)  # a Dask worker is another process: the grader's files stay its own there too
     course = Course(assignment)
     work_root = Path(out) / ".work"
     results = []
@@ -211,6 +212,8 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     (``grader-error``) or a student found has no row.
     """
     warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
+    # Everything the grader writes (grades, pages, state, sandbox inputs) is its own: 0600 files, 0700 folders.
+    os.umask(0o077)
     course = Course(assignment)
     limits = course.limits_for(limits or Limits())
     submissions = collect(submissions_dir, assignment, course.source_path.name)  # before OUT is touched

@@ -250,6 +250,8 @@ class Harness:
             return
         for number, step in enumerate(steps):
             try:
+                if step["kind"] == "skip":
+                    continue  # a call another run grades
                 if step["kind"] == "cell":
                     self.cell(number, step)
                 else:

@@ -1,6 +1,7 @@
 """Check students' Keras models in a clean, sandboxed process (``python -m autograder.model_judge FOLDER FD``).
 
-The student's process hands each model over only as a ``.keras`` file. This
+The job (which models, for which parts, the seed) comes on standard input,
+never in a file. The student's process hands each model over only as a ``.keras`` file. This
 process, which runs no student code, loads it with Keras' safe mode (no
 Python lambdas or unknown classes are deserialised) and runs the part's
 predicates from the grading package, writing ``{part: [problem or null, ...]}``
@@ -15,7 +16,7 @@ from pathlib import Path
 
 def main(folder, fd):
     folder = Path(folder)
-    job = json.loads((folder / "job.json").read_text())
+    job = json.loads(sys.stdin.buffer.read())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 

@@ -25,8 +25,11 @@ only, and every result is flagged ``unsandboxed``: the grader says so loudly.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import importlib.util
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -186,7 +189,96 @@ def _bind(args, mounted, source, target, how="--ro-bind"):
     mounted.append(target)
 
 
-def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None):
+def new_uid():
+    """A throwaway user id for one run (when the grader is root), so that runs share no process budget or files."""
+    return 60000 + secrets.randbelow(5000) if os.geteuid() == 0 else os.getuid()
+
+
+def hand_over(folder, uid):
+    """Make ``folder`` private to the run's user: owner ``uid``, 0700 folders and 0600 files.
+
+    The grader's other users never read a sandbox's inputs (student models,
+    other submissions' data); the sandbox user needs to, and only it.
+    """
+    for root, dirs, names in os.walk(folder):
+        for path in [root] + [os.path.join(root, n) for n in names]:
+            if os.geteuid() == 0:
+                os.chown(path, uid, uid, follow_symlinks=False)
+            if not os.path.islink(path):
+                os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
+
+
+RUNNER_PACKAGES = ("numpy", "ipython", "matplotlib", "matplotlib-inline")  # what a student's notebook runs on
+KERAS_PACKAGES = ("tensorflow", "keras")
+
+
+def _normal(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@functools.lru_cache(maxsize=None)
+def distributions_needed(roots):
+    """The installed distributions ``roots`` need to run, found through their requirements (extras left out)."""
+    seen, todo = {}, list(roots)
+    while todo:
+        name = todo.pop()
+        if _normal(name) in seen:
+            continue
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        seen[_normal(name)] = dist
+        for requirement in dist.requires or []:
+            if ";" in requirement and "extra" in requirement.split(";", 1)[1]:
+                continue
+            todo.append(re.split(r"[ ;<>=!~\[(]", requirement.strip(), maxsplit=1)[0])
+    return seen
+
+
+@functools.lru_cache(maxsize=None)
+def package_entries(roots, forbidden):
+    """``{site folder: entry names}`` of what ``roots`` need, without the top-level names ``forbidden``."""
+    refused = {name.split(".")[0] for name in forbidden}
+    entries = {}
+    for dist in distributions_needed(roots).values():
+        site = Path(dist.locate_file("")).resolve()
+        for file in dist.files or []:
+            top = file.parts[0] if file.parts else ""
+            if not top or top == ".." or top == "__pycache__" or top.endswith(".pth"):
+                continue
+            module = top.split(".")[0].split("-")[0]
+            if module in refused or top.split(".py")[0] in refused:
+                continue
+            if (site / top).exists():
+                entries.setdefault(site, set()).add(top)
+    return entries
+
+
+def site_folders(mounted):
+    """Every folder of Python packages the sandbox would otherwise show: in the mounted environments and the system's."""
+    candidates = []
+    for root in mounted:
+        for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib64/python3*/site-packages",
+                        "local/lib/python3*/dist-packages", "local/lib/python3*/site-packages", "lib/python3/dist-packages"):
+            candidates += Path(root).glob(pattern)
+    return sorted({c.resolve() for c in candidates if c.is_dir() and not c.is_symlink()})
+
+
+def _allowlisted_packages(args, mounted, packages, forbidden):
+    """Empty every package folder, then mount back only what ``packages`` need (nothing ``forbidden``).
+
+    A package that is not mounted cannot be imported by any trick: not from
+    another environment's folder, not by a path, not by an import hook removed.
+    """
+    wanted = package_entries(tuple(sorted(packages)), tuple(sorted(forbidden)))
+    for folder in site_folders(mounted):
+        args += ["--perms", "0755", "--tmpfs", str(folder)]
+        for entry in sorted(wanted.get(folder, ())):
+            args += ["--ro-bind", str(folder / entry), str(folder / entry)]
+
+
+def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, uid=None, packages=None):
     """The command line that runs ``argv`` in the sandbox, and whether it is sandboxed.
 
     ``inputs`` is a host folder mounted read-only at ``/grader``; ``expose``
@@ -214,7 +306,9 @@ def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
     for folder in expose:
         folder = Path(folder).resolve()
         _bind(args, mounted, folder, folder)
-    for name in forbidden:
+    if packages is not None:
+        _allowlisted_packages(args, [Path("/usr"), *python_folders()], packages, forbidden)
+    for name in forbidden if packages is None else ():
         folder = package_folder(name)
         if folder is not None and folder.is_dir() and any(_inside(folder.resolve(), m) for m in mounted):
             args += ["--tmpfs", str(folder.resolve())]
@@ -234,7 +328,7 @@ def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
     if os.geteuid() == 0:
         # As root the process limit would not apply: drop to a throwaway user
         # id (one per run, so parallel runs do not share a process budget).
-        uid = 60000 + secrets.randbelow(5000)
+        uid = uid if uid is not None else new_uid()
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
                  "--bounding-set=-all", "--"]
     return rlimits + args + list(argv), True
@@ -311,7 +405,7 @@ def _own_root(pid):
 
 
 def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, stream_cap=64 * 1024 * 1024,
-        capture_stdout=False, stdin=None):
+        capture_stdout=False, stdin=None, uid=None, packages=None):
     """Run ``argv`` sandboxed; return its :class:`Outcome` with what it sent through the results pipe.
 
     The results pipe's file descriptor replaces ``{results_fd}`` in ``argv``; ``stdin`` (bytes) is
@@ -335,7 +429,8 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
         for name, source in (files or {}).items():
             os.symlink(Path(source).resolve(), Path(cwd) / name)
         env = {**os.environ, "HOME": cwd, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    cmd, sandboxed = command(argv, limits, inputs=inputs, expose=expose, forbidden=forbidden, files=files, env=env)
+    cmd, sandboxed = command(argv, limits, inputs=inputs, expose=expose, forbidden=forbidden, files=files, env=env,
+                             uid=uid, packages=packages)
     start = time.monotonic()
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, cwd=cwd, env=env if scratch else None,
                                stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=err_write,

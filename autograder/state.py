@@ -9,6 +9,7 @@ versions). Change any of them and the row is graded again.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import platform
@@ -48,6 +49,17 @@ def zero_row(student, key, parts, status, note, fingerprint=""):
     """The row of a submission that earns nothing because it could not be graded (``parts``: [(id, points)])."""
     return Row(student, key, {gid: 0.0 for gid, _ in parts}, 0.0, sum(p for _, p in parts), status,
                [note] if note else [], fingerprint)
+
+
+def submission_seed(class_secret, key, digest):
+    """The hidden cases' seed of one submission: HMAC of its identity and its bytes under the class's secret.
+
+    A case that leaks (printed into a page, kept by a student) serves no
+    classmate, whose cases differ, and no resubmission, whose bytes differ;
+    the same file graded again gets the same cases.
+    """
+    mac = hmac.new(str(class_secret).encode(), f"{key}\0{digest}".encode(), hashlib.sha256)
+    return int.from_bytes(mac.digest()[:4], "big") % 2**31
 
 
 def sha256(*items):

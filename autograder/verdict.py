@@ -292,42 +292,78 @@ class Program:
     kinds: dict  # grade id -> "function", "value" or "model"
     forbidden: list
     files: dict  # name in the working folder -> host path
+    uid: int = 0  # the sandbox user the input folder belongs to
     stdin: bytes = b""  # the program and the hidden cases' arrays, for the harness's standard input only
 
 
-def write_program(folder, the_plan, seed, limits, hidden_cases=True):
-    """Write the sandbox's input folder (program, inputs, runner, data files); return the :class:`Program`.
+@dataclass(frozen=True)
+class Run:
+    """One sandboxed run of a notebook: the parts it grades, and what it mounts.
+
+    Parts that allow different packages are graded in different runs (a
+    NumPy-only part and a Keras part of one notebook): each run mounts only
+    what its parts allow, and stops after its last graded call.
+    """
+
+    forbidden: frozenset
+    calls: frozenset  # the call steps it grades
+    last: int  # its last step
+
+
+def runs_of(the_plan):
+    """The :class:`Run` list of a plan: one per distinct set of forbidden packages among its parts, by last step."""
+    g = grading()
+    groups = {}
+    for number, step in enumerate(the_plan.steps):
+        if step["kind"] == "call":
+            groups.setdefault(frozenset(g.get_part(step["part"]).forbidden), []).append(number)
+    if not groups:
+        return [Run(frozenset(), frozenset(), len(the_plan.steps) - 1)]
+    runs = [Run(forbidden, frozenset(calls), max(calls)) for forbidden, calls in groups.items()]
+    if len(runs) == 1:  # every step runs, the cells after the last call too (their output is feedback)
+        runs = [Run(runs[0].forbidden, runs[0].calls, len(the_plan.steps) - 1)]
+    return sorted(runs, key=lambda run: run.last)
+
+
+def write_program(folder, the_plan, seed, limits, hidden_cases=True, run=None):
+    """Write the sandbox's input folder (harness, kernel, course packages, data files); return the :class:`Program`.
 
     ``hidden_cases=False`` (the student-side check) sends no hidden inputs:
-    graded functions are only looked up and models only saved.
+    graded functions are only looked up and models only saved. ``run``
+    (default: the plan's only run) says which calls this run grades and what
+    it forbids; its other calls are skipped and it ends after its last step.
     """
     g = grading()
+    run = run or runs_of(the_plan)[-1]
     inputs = _Inputs()
-    cases, kinds, forbidden, steps, files = {}, {}, None, [], {}
+    cases, kinds, steps, files = {}, {}, [], {}
+    forbidden = set(run.forbidden)
     targets = set()
-    for step in the_plan.steps:
+    for number, step in enumerate(the_plan.steps[:run.last + 1]):
         if step["kind"] != "call":
-            steps.append(dict(step))
+            steps.append(dict(step, forbidden=sorted(forbidden)))
+            continue
+        targets.add(step["target"])
+        if number not in run.calls:
+            steps.append({"kind": "skip", "forbidden": sorted(forbidden)})
             continue
         part = g.get_part(step["part"])
         part_cases = cases.setdefault(step["grade_id"], g.cases_for(part.name, seed))
         kinds[step["grade_id"]] = part.kind
-        targets.add(step["target"])
-        forbidden = set(part.forbidden) if forbidden is None else forbidden & set(part.forbidden)
         for name, data in (_sandbox_files(part, seed) or {}).items():
             files[name] = data
         steps.append({
             "kind": "call", "part": step["grade_id"], "target": step["target"], "type": part.kind,
-            "part_forbidden": list(part.forbidden),
+            "forbidden": sorted(forbidden),
             "cases": [] if part.kind == "model" or not hidden_cases else [
                 {"id": i, "args": inputs.encode(tuple(c.args)), "kwargs": inputs.encode(dict(c.kwargs)),
                  "timeout": limits.cell_seconds} for i, c in enumerate(part_cases)],
         })
     folder.mkdir(parents=True, exist_ok=True)
-    step_forbidden(steps, forbidden or set(), the_plan.origins)
-    program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden or []),
+    _refuse_course_imports(steps, forbidden, the_plan.origins)
+    program = {"steps": steps, "cell_timeout": limits.cell_seconds, "forbidden": sorted(forbidden),
                "targets": sorted(targets)}
-    _ship_cnnkit(folder, steps, forbidden or set())
+    _ship_cnnkit(folder, steps, forbidden)
     # The hidden cases never lie in a file: the kernel, which runs the student's code, could open it.
     shutil.copy(IN_SANDBOX, folder / "in_sandbox.py")
     shutil.copy(IN_KERNEL, folder / "in_kernel.py")
@@ -338,8 +374,9 @@ def write_program(folder, the_plan, seed, limits, hidden_cases=True):
         path.write_bytes(data)
         top = Path(name).parts[0]
         mounted[top] = folder / "files" / top
-    _world_readable(folder)
-    return Program(cases, kinds, sorted(forbidden or []), mounted, harness_input(program, inputs.arrays))
+    uid = sandbox.new_uid()
+    sandbox.hand_over(folder, uid)
+    return Program(cases, kinds, sorted(forbidden), mounted, uid, harness_input(program, inputs.arrays))
 
 
 def harness_input(program, arrays):
@@ -350,32 +387,20 @@ def harness_input(program, arrays):
     return b"".join(len(p).to_bytes(8, "big") + p for p in parts)
 
 
-def step_forbidden(steps, always, origins=None):
-    """Give each step the packages it refuses: every one that a part called at this step or later forbids.
+def _refuse_course_imports(steps, forbidden, origins):
+    """A course cell that imports what its run forbids is the course's mistake: say so to the maintainer.
 
-    A module imported at one step stays reachable at every later one, so
-    each part's rule must hold from the notebook's first cell to its call:
-    in a notebook that has NumPy-only parts before a Keras part, TensorFlow
-    is refused until the last NumPy-only part has been called. Steps after
-    the last call refuse ``always`` (what every part forbids).
+    (A set-up cell importing TensorFlow above NumPy-only parts: the notebook's
+    order is wrong; the import belongs in a set-up cell below those parts.)
     """
-    later = set(always)
-    for step in reversed(steps):
-        if step["kind"] == "call":
-            later = later | set(step.pop("part_forbidden"))
-        step["forbidden"] = set(later)
-    # A course cell that imports what its step refuses (a set-up cell importing TensorFlow above
-    # NumPy-only parts) would break the course's own notebook in the sandbox: the notebook's order is
-    # wrong, so say so to the maintainer instead of loosening the rule for every student.
     for number, step in enumerate(steps):
         if step["kind"] == "cell" and (origins or {}).get(number, "course") == "course":
-            clash = sorted(name for name in step["forbidden"] - set(always)
+            clash = sorted(name for name in forbidden
                            if any(m == name or m.startswith(name + ".") for m in course_imports(step["source"])))
             if clash:
                 raise CourseError(
                     f"course cell {step.get('id') or number} imports {', '.join(clash)}, "
                     f"which a part graded after it forbids: move the import into a set-up cell below that part")
-        step["forbidden"] = sorted(step["forbidden"])
 
 
 def course_imports(source):
@@ -415,19 +440,19 @@ def _sandbox_files(part, seed):
     return make(seed) if callable(make) else None
 
 
-def _world_readable(folder):
-    """The sandbox's user is not the grader's: it must be able to read its input folder."""
-    for root, dirs, names in os.walk(folder):
-        os.chmod(root, 0o755)
-        for name in names:
-            os.chmod(os.path.join(root, name), 0o644)
-
-
 def execute_program(folder, program, limits):
     python = sys.executable
     return sandbox.execute([python, "-s", "-I", f"{sandbox.INPUT}/in_sandbox.py", sandbox.INPUT, "{results_fd}"],
                            limits, inputs=folder, forbidden=program.forbidden, files=program.files,
-                           env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"}, stdin=program.stdin)
+                           env={"MPLBACKEND": "module://matplotlib_inline.backend_inline"}, stdin=program.stdin,
+                           uid=program.uid, packages=packages_for(program.forbidden))
+
+
+def packages_for(forbidden):
+    """The distributions a run mounts: the runner's, and Keras's where the run's parts allow it."""
+    refused = {name.split(".")[0] for name in forbidden}
+    keras = () if refused & {"tensorflow", "keras"} else sandbox.KERAS_PACKAGES
+    return sandbox.RUNNER_PACKAGES + keras
 
 
 # --- 3. judge ---------------------------------------------------------------
@@ -698,15 +723,17 @@ def judge_models(graded, model_events, blobs, seed, limits):
                 models.append({"grade_id": grade_id, "part": parts[grade_id], "file": name})
         if not models:
             return {}
-        (folder / "job.json").write_text(json.dumps({"models": models, "seed": seed}))
-        _world_readable(folder)
+        uid = sandbox.new_uid()
+        sandbox.hand_over(folder, uid)
         judge_limits = sandbox.Limits(wall_seconds=max(limits.wall_seconds, JUDGE_MIN_SECONDS),
                                       cell_seconds=limits.cell_seconds,
                                       memory_mb=max(limits.memory_mb, JUDGE_MIN_MEMORY_MB),
                                       disk_mb=limits.disk_mb, processes=limits.processes)
+        # The seed goes on standard input: no file of the grader's holds it.
         outcome = sandbox.execute([sys.executable, "-s", "-m", "autograder.model_judge", sandbox.INPUT, "{results_fd}"],
                                   judge_limits, inputs=folder, expose=[ROOT / "cnnkit", ROOT / "autograder"],
-                                  env={"PYTHONPATH": str(ROOT)})
+                                  env={"PYTHONPATH": str(ROOT)}, uid=uid,
+                                  stdin=json.dumps({"models": models, "seed": seed}).encode())
     try:
         judged = json.loads(outcome.stream.decode())
     except (ValueError, UnicodeDecodeError):
@@ -721,9 +748,14 @@ def verdict_of(source_cells, release_cells, submitted, work, seed, limits):
         shutil.rmtree(work)
     the_plan = plan(source_cells, release_cells, submitted)
     graded = graded_cells(source_cells)
-    program = write_program(work, the_plan, seed, limits)
-    outcome = execute_program(work, program, limits)
-    parsed = stream.parse(outcome.stream)
+    runs = runs_of(the_plan)
+    done = []
+    for index, run in enumerate(runs):
+        folder = work if len(runs) == 1 else work / f"run-{index}"
+        program = write_program(folder, the_plan, seed, limits, run=run)
+        outcome = execute_program(folder, program, limits)
+        done.append((run, program, outcome, stream.parse(outcome.stream)))
+    program, outcome, parsed = done[0][1:] if len(done) == 1 else merge_runs(the_plan, done)
     parts, run_flags, notes, stopped, outputs = judge(the_plan, program, outcome, parsed, graded, seed, limits)
     verdict = Verdict(parts, the_plan.flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2),
                       stopped, the_plan.display, outputs,
@@ -732,3 +764,77 @@ def verdict_of(source_cells, release_cells, submitted, work, seed, limits):
     if not outcome.sandboxed:
         verdict.flags.insert(0, "unsandboxed: bubblewrap is not installed, so this ran without isolation")
     return verdict
+
+
+BLOB_OFFSET = 1_000_000  # blob ids of the n-th run are shifted by n times this when runs are merged
+
+
+def merge_runs(the_plan, done):
+    """One ``(program, outcome, stream)`` from several runs: each step's events from the run that owns it.
+
+    A run owns its graded calls, and each cell belongs to the first run that
+    reaches it. The first early stop, in the notebook's order, ends the merged
+    stream there, as one run would have.
+    """
+    owner = {}
+    for index, (run, *_rest) in enumerate(done):
+        for number in range(run.last + 1):
+            step = the_plan.steps[number]
+            if (step["kind"] == "call" and number in run.calls) or (step["kind"] != "call" and number not in owner):
+                owner[number] = index
+    merged = stream.Stream()
+    by_step = {}
+    stops = []
+    for index, (run, program, outcome, parsed) in enumerate(done):
+        offset = index * BLOB_OFFSET
+        merged.blobs.update({blob + offset: data for blob, data in parsed.blobs.items()})
+        last_seen = -1
+        for event in parsed.events:
+            step = event.get("step")
+            if event.get("event") == "stopped":
+                stops.append((step if isinstance(step, int) else last_seen, event))
+            elif isinstance(step, int) and owner.get(step) == index:
+                by_step.setdefault(step, []).append(_shift_blobs(event, offset))
+                last_seen = step
+        if parsed.problem:
+            stops.append((last_seen + 1, {"event": "stopped", "reason": f"the kernel sent {parsed.problem}"}))
+        elif not any(e.get("event") in ("done", "stopped") for e in parsed.events):
+            stops.append((last_seen + 1, None))  # the run's process ended without a word
+    first_stop = min(stops, key=lambda item: item[0]) if stops else None
+    for number in range(len(the_plan.steps)):
+        if first_stop is not None and number >= first_stop[0]:
+            if first_stop[1] is not None:
+                merged.events.append(first_stop[1])
+            break
+        merged.events += by_step.get(number, [])
+    else:
+        merged.events.append({"event": "done", "steps": len(the_plan.steps)})
+    programs = [item[1] for item in done]
+    outcomes = [item[2] for item in done]
+    program = Program({k: v for p in programs for k, v in p.cases.items()},
+                      {k: v for p in programs for k, v in p.kinds.items()},
+                      sorted(set.intersection(*(set(p.forbidden) for p in programs))), {})
+    outcome = sandbox.Outcome(
+        outcomes[-1].returncode, any(o.timed_out for o in outcomes), sum(o.seconds for o in outcomes),
+        all(o.sandboxed for o in outcomes), "\n".join(o.stderr_tail for o in outcomes if o.stderr_tail)[-4000:],
+        b"", any(o.stream_overflow for o in outcomes), next((o.killed_for for o in outcomes if o.killed_for), ""))
+    return program, outcome, merged
+
+
+def _shift_blobs(event, offset):
+    """The event with every blob id it names shifted by ``offset`` (figures, arrays, models)."""
+    if not offset:
+        return event
+    if isinstance(event, dict):
+        shifted = {}
+        for key, value in event.items():
+            if key == "blob" and isinstance(value, int) and not isinstance(value, bool):
+                shifted[key] = value + offset
+            elif key == "figures" and isinstance(value, list):
+                shifted[key] = [v + offset if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+            else:
+                shifted[key] = _shift_blobs(value, offset)
+        return shifted
+    if isinstance(event, list):
+        return [_shift_blobs(v, offset) for v in event]
+    return event

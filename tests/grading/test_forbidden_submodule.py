@@ -5,8 +5,9 @@ fails there: the import statement in each form, ``importlib``,
 ``__import__``, the attribute of an already-imported cnnkit, and the file
 itself (the sandbox's cnnkit has no ``nn`` folder). The rest of cnnkit
 imports and works. The notebook mixes NumPy-only parts and a Keras part:
-the rule holds per part, so TensorFlow is refused before part 1's last call
-and imports after it.
+each is graded in a run of its own that mounts only what its parts allow,
+so TensorFlow does not exist in the run that grades part 1, and imports in
+the run that grades the model.
 """
 
 import json
@@ -15,7 +16,7 @@ import sys
 import pytest
 
 from autograder import sandbox, stream
-from autograder.verdict import Plan, execute_program, write_program
+from autograder.verdict import Plan, execute_program, runs_of, write_program
 
 ATTACKS = {
     "import": "import cnnkit.nn",
@@ -35,15 +36,25 @@ ALLOWED = "import cnnkit\nimport numpy as np\nassert cnnkit.conv2d(np.ones((1, 1
 TENSORFLOW_LATER = "import tensorflow as tf\nprint('tensorflow', tf.__version__)"
 
 
-def _run(tmp_path, steps):
+def _plan(steps):
     # The attacks are the student's cells; only the first cell and the late TensorFlow import are the course's.
     origins = {n: "course" if s.get("id") in ("allowed", "tensorflow-later") else "answer" if s["kind"] == "cell"
                else "call" for n, s in enumerate(steps)}
-    the_plan = Plan(steps, [], [], origins, {})
+    return Plan(steps, [], [], origins, {})
+
+
+def _run(tmp_path, steps):
+    """Events of every run of the plan (in step order, the first run's for the steps it owns) and the programs."""
+    the_plan = _plan(steps)
     limits = sandbox.Limits(wall_seconds=240, cell_seconds=120)
-    program = write_program(tmp_path / "in", the_plan, 0, limits, hidden_cases=False)
-    outcome = execute_program(tmp_path / "in", program, limits)
-    return stream.parse(outcome.stream).events, program
+    events, programs = [], []
+    for index, run in enumerate(runs_of(the_plan)):
+        program = write_program(tmp_path / f"in-{index}", the_plan, 0, limits, hidden_cases=False, run=run)
+        outcome = execute_program(tmp_path / f"in-{index}", program, limits)
+        seen = {e.get("step") for e in events if e.get("event") == "cell"}
+        events += [e for e in stream.parse(outcome.stream).events if e.get("step") not in seen]
+        programs.append(program)
+    return events, programs
 
 
 @pytest.fixture(scope="module")
@@ -86,37 +97,40 @@ def test_the_attempts_are_reported(graded):
     assert {"cnnkit.nn", "tensorflow"} <= reported, reported
 
 
-def test_tensorflow_imports_after_part_1s_last_call(graded):
-    cells, _, program = graded
+def test_tensorflow_imports_in_the_run_of_the_part_that_allows_it(graded):
+    cells, _, programs = graded
     assert cells["tensorflow-later"]["error"] is None, cells["tensorflow-later"]
-    assert "cnnkit.nn" in program.forbidden and "tensorflow" not in program.forbidden, program.forbidden
+    numpy_run, keras_run = programs
+    assert {"cnnkit.nn", "tensorflow"} <= set(numpy_run.forbidden), numpy_run.forbidden
+    assert "tensorflow" not in keras_run.forbidden, keras_run.forbidden
 
 
-def test_each_step_refuses_what_a_later_part_forbids():
-    from autograder.verdict import step_forbidden
-
-    steps = [{"kind": "cell", "source": "import numpy"}, {"kind": "call", "part_forbidden": ["cnnkit.nn", "tensorflow"]},
-             {"kind": "cell", "source": "import tensorflow"}, {"kind": "call", "part_forbidden": ["cnnkit.nn"]}]
-    step_forbidden(steps, {"cnnkit.nn"})
-    assert [s["forbidden"] for s in steps] == [["cnnkit.nn", "tensorflow"]] * 2 + [["cnnkit.nn"]] * 2
+NUMPY_PART, KERAS_PART = "07-case-study/relu_forward", "07-case-study/cnn_structure"
 
 
-def test_a_course_cell_that_imports_a_refused_module_is_a_course_error():
+def _steps(first_cell, first_id):
+    return [{"kind": "cell", "source": first_cell, "id": first_id},
+            {"kind": "call", "part": NUMPY_PART, "grade_id": "a", "target": "relu_forward"},
+            {"kind": "cell", "source": "import tensorflow", "id": "tensorflow-later"},
+            {"kind": "call", "part": KERAS_PART, "grade_id": "b", "target": "model"}]
+
+
+def test_parts_that_allow_different_packages_get_runs_of_their_own():
+    runs = runs_of(_plan(_steps("import numpy", "allowed")))
+    assert [(r.last, sorted(r.calls)) for r in runs] == [(1, [1]), (3, [3])]
+    assert "tensorflow" in runs[0].forbidden and "tensorflow" not in runs[1].forbidden
+
+
+def test_a_course_cell_that_imports_a_refused_module_is_a_course_error(tmp_path):
     """A set-up cell importing TensorFlow above NumPy-only parts: the maintainer is told, no student's rule loosens."""
     from autograder.course import CourseError
-    from autograder.verdict import step_forbidden
 
-    steps = [{"kind": "cell", "source": "import numpy as np\nimport tensorflow as tf", "id": "setup"},
-             {"kind": "call", "part_forbidden": ["cnnkit", "scipy", "tensorflow"]},
-             {"kind": "call", "part_forbidden": ["cnnkit"]}]
-    with pytest.raises(CourseError, match="course cell setup imports tensorflow, which a part graded after it"):
-        step_forbidden(steps, {"cnnkit"}, {0: "course", 1: "call", 2: "call"})
+    the_plan = _plan(_steps("import numpy as np\nimport tensorflow as tf", "allowed"))
+    with pytest.raises(CourseError, match="course cell allowed imports tensorflow, which a part graded after it"):
+        write_program(tmp_path, the_plan, 0, sandbox.Limits(), hidden_cases=False, run=runs_of(the_plan)[0])
 
 
-def test_the_same_import_in_a_students_cell_is_only_refused():
-    from autograder.verdict import step_forbidden
-
-    steps = [{"kind": "cell", "source": "import tensorflow as tf", "id": "avg_pool2d"},
-             {"kind": "call", "part_forbidden": ["cnnkit", "tensorflow"]}]
-    step_forbidden(steps, {"cnnkit"}, {0: "answer", 1: "call"})
-    assert steps[0]["forbidden"] == ["cnnkit", "tensorflow"]
+def test_the_same_import_in_a_students_cell_is_only_refused(tmp_path):
+    the_plan = _plan(_steps("import tensorflow as tf", "avg_pool2d"))
+    program = write_program(tmp_path, the_plan, 0, sandbox.Limits(), hidden_cases=False, run=runs_of(the_plan)[0])
+    assert "tensorflow" in program.forbidden
