@@ -38,6 +38,13 @@ def _parser():
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--keep-work", action="store_true",
                        help="keep the scratch folders (OUT/.work: the sandboxes' inputs) to investigate")
+    grade.add_argument("--gradebook", metavar="PATH",
+                       help="also write the scores into this nbgrader gradebook.db (formgrader, nbgrader export)")
+    grade.add_argument("--roster", metavar="FILE",
+                       help="class list exported from Canvas or Moodle: canvas.csv and moodle.csv name its people")
+    grade.add_argument("--due", metavar="TIME", help="due time, e.g. 2026-12-01T23:59 (UTC unless an offset is given)")
+    grade.add_argument("--late-penalty", metavar="RATE",
+                       help="e.g. 10%%/day or 2%%/hour of the points earned, per started day or hour, up to 100%%")
 
     new = commands.add_parser("new", help="a new chapter and its exercise, from working examples (maintainers)")
     new.add_argument("name", help="NN-topic, e.g. 08-attention")
@@ -85,11 +92,20 @@ def main(argv=None):
             if args.jobs < 1:
                 parser.error(f"--jobs must be at least 1, got {args.jobs}")
             limits = Limits(**{name: getattr(args, name) for _, name, _, _, _ in Limits.options()})
+            from .exports import Options, finish
+
+            options = Options(args.due, args.late_penalty, args.roster, args.gradebook)
+            try:
+                options.check()  # before grading: a typo in an option costs no run
+            except ValueError as exc:
+                parser.error(str(exc))
             rows, complete = grading.grade(args.assignment, args.submissions, args.out, jobs=args.jobs,
                                            seed=args.seed, scheduler=args.scheduler, limits=limits,
                                            progress=None if args.quiet else Progress(),
                                            keep_work=args.keep_work, student=args.student)
             course = grading.Course(args.assignment)
+            rows = finish(args.out, args.assignment, rows, course.parts, course.source_path, args.submissions,
+                          options, lambda message: print(message, file=sys.stderr, flush=True))
             print(summary(rows, course.parts, grading.grade.elapsed, grading.grade.graded_now))
             print(f"grades: {args.out}/grades.csv   class: {args.out}/index.html   review: {args.out}/review.csv"
                   f"   feedback: {args.out}/feedback/")

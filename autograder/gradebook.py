@@ -1,0 +1,126 @@
+"""Write the course grader's scores into nbgrader's gradebook: ``grade ... --gradebook gradebook.db``.
+
+The scores come from the sandboxed run (:mod:`autograder.grade`); nbgrader
+never executes a submission. This module only records them through
+nbgrader's own :class:`nbgrader.api.Gradebook`, so formgrader lists them,
+manual grading adds to them and ``nbgrader export`` sums them:
+
+* the assignment, its notebook and its grade and solution cells are added
+  from the source notebook's nbgrader metadata when ``generate_assignment``
+  has not put them there already (points as the course grades them);
+* each graded student is added when missing, with a ``SubmittedAssignment``
+  (its timestamp when known) and a ``SubmittedNotebook``;
+* each grade cell's ``auto_score`` is the part's score; a submission that
+  needs a human look (flagged, unsandboxed, not graded as it stands) keeps
+  ``needs_manual_grade`` so formgrader shows it for review;
+* a late penalty (:mod:`autograder.late`) is the notebook's
+  ``late_submission_penalty`` in points, which ``nbgrader export`` subtracts.
+
+Rows the grader could not grade (``grader-error``) are left out: a re-run
+writes them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+NOT_WRITTEN = ("grader-error",)
+# A row whose score a person must confirm before it stands.
+NEEDS_LOOK = ("flagged", "unsandboxed", "stopped-early", "late-unknown", "not-in-roster")
+
+
+def db_url(path):
+    """nbgrader's SQLAlchemy URL of a gradebook file (``sqlite:///...``), or ``path`` when it already is one."""
+    text = str(path)
+    if "://" in text:
+        return text
+    return "sqlite:///" + str(Path(text).resolve())
+
+
+def _source_cells(source_path):
+    """``(grade cells, solution cells)`` of the source notebook: ``[(grade_id, points, cell_type)]``, ``[grade_id]``."""
+    cells = json.loads(Path(source_path).read_text())["cells"]
+    graded, solutions = [], []
+    for cell in cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if not meta.get("grade_id"):
+            continue
+        if meta.get("grade"):
+            graded.append((meta["grade_id"], float(meta.get("points") or 0.0), cell.get("cell_type", "code")))
+        if meta.get("solution"):
+            solutions.append(meta["grade_id"])
+    return graded, solutions
+
+
+def ensure_assignment(gb, assignment, source_path, parts, due=None):
+    """Add ``assignment``, its notebook and cells to the gradebook ``gb`` where missing.
+
+    ``parts`` (``[(grade_id, points)]``) are the points the course grades
+    with; a grade cell that nbgrader already knows keeps its id and gets
+    these points when they differ, so ``max_score`` agrees with the grader.
+    """
+    from nbgrader.api import MissingEntry
+
+    notebook = Path(source_path).stem
+    try:
+        record = gb.find_assignment(assignment)
+        if due is not None and record.duedate != due:
+            gb.update_or_create_assignment(assignment, duedate=due)
+    except MissingEntry:
+        gb.add_assignment(assignment, duedate=due)
+    try:
+        gb.find_notebook(notebook, assignment)
+    except MissingEntry:
+        gb.add_notebook(notebook, assignment)
+    points = dict(parts)
+    graded, solutions = _source_cells(source_path)
+    for grade_id, cell_points, cell_type in graded:
+        wanted = points.get(grade_id, cell_points)
+        try:
+            cell = gb.find_grade_cell(grade_id, notebook, assignment)
+            if cell.max_score != wanted:
+                gb.update_or_create_grade_cell(grade_id, notebook, assignment, max_score=wanted)
+        except MissingEntry:
+            gb.add_grade_cell(grade_id, notebook, assignment, max_score=wanted, cell_type=cell_type)
+    for grade_id in solutions:
+        try:
+            gb.find_solution_cell(grade_id, notebook, assignment)
+        except MissingEntry:
+            gb.add_solution_cell(grade_id, notebook, assignment)
+    return notebook
+
+
+def write(path, assignment, source_path, rows, parts, times=None, due=None):
+    """Record ``rows`` (:class:`autograder.state.Row`) in the gradebook at ``path``; return how many were written.
+
+    ``times`` maps a student to their submission time (naive UTC
+    ``datetime``); ``due`` is the assignment's due time, given to nbgrader too.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    times = times or {}
+    written = 0
+    with Gradebook(db_url(path)) as gb:
+        notebook = ensure_assignment(gb, assignment, source_path, parts, due)
+        for row in rows:
+            if row.status in NOT_WRITTEN:
+                continue
+            try:
+                gb.find_student(row.student)
+            except MissingEntry:
+                gb.add_student(row.student)
+            when = times.get(row.student)
+            extra = {"timestamp": when} if hasattr(when, "isoformat") else {}
+            submission = gb.update_or_create_submission(assignment, row.student, **extra)
+            graded_notebook = next(nb for nb in submission.notebooks if nb.name == notebook)
+            for grade_id, _ in parts:
+                grade = gb.find_grade(grade_id, notebook, assignment, row.student)
+                grade.auto_score = float(row.scores.get(grade_id, 0.0))
+                grade.needs_manual_grade = row.status in NEEDS_LOOK
+            raw = row.total if row.raw_total is None else row.raw_total
+            graded_notebook.late_submission_penalty = round(raw - row.total, 2) if row.raw_total is not None else None
+            graded_notebook.flagged = row.status != "ok"  # formgrader's flag: a person looks
+            gb.db.commit()
+            written += 1
+    return written
