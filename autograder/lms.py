@@ -62,8 +62,9 @@ class Person:
     """One roster row: its cells by column, and the identities a submission may be named by."""
 
     cells: dict
-    identities: set = field(default_factory=set)
+    identities: set = field(default_factory=set)  # logins, ids, whole e-mails
     canvas_id: str = ""
+    local_parts: set = field(default_factory=set)  # e-mails' local parts: tried only when no identity matches
 
     def display(self):
         return self.cells.get("Student") or " ".join(
@@ -100,15 +101,16 @@ class Roster:
 
 
 def _identities(cells, kind):
-    found = set()
+    """``(identities, local parts)`` of a roster row, normalised."""
+    found, local = set(), set()
     keys = ["SIS Login ID", "SIS User ID", "ID"] if kind == "canvas" else ["Username", "Email address", "ID number"]
     for key in keys:
         value = normalise(cells.get(key, ""))
         if value:
             found.add(value)
             if "@" in value:
-                found.add(value.split("@", 1)[0])  # students name folders by their e-mail's local part
-    return found
+                local.add(value.split("@", 1)[0])  # students often name folders by their e-mail's local part
+    return found, local
 
 
 def read_roster(path):
@@ -139,23 +141,26 @@ def read_roster(path):
         cells = dict(zip(header, (v.strip() for v in values)))
         if kind == "canvas" and (not cells.get("ID") or cells.get("Student", "").strip() == "Points Possible"):
             continue  # "Points Possible", "Manual Posting" and the test student's empty rows
-        identities = _identities(cells, kind)
+        identities, local_parts = _identities(cells, kind)
         if identities:
-            people.append(Person(cells, identities, cells.get("ID", "") if kind == "canvas" else ""))
+            people.append(Person(cells, identities, cells.get("ID", "") if kind == "canvas" else "", local_parts))
     return Roster(kind, header, people)
 
 
 def match(roster, names):
     """``(matched, problems)``: submission name -> :class:`Person`, and name -> why it matches no one."""
-    by_identity, by_canvas_id = {}, {}
+    by_identity, by_local_part, by_canvas_id = {}, {}, {}
     for person in roster.people:
         for identity in person.identities:
             by_identity.setdefault(identity, []).append(person)
+        for local_part in person.local_parts:
+            by_local_part.setdefault(local_part, []).append(person)
         if person.canvas_id:
             by_canvas_id.setdefault(person.canvas_id, []).append(person)
     matched, problems = {}, {}
     for name in names:
-        candidates = by_identity.get(normalise(name), [])
+        key = normalise(name)
+        candidates = by_identity.get(key) or by_local_part.get(key, [])
         if not candidates and roster.kind == "canvas":
             # A Canvas download is named name_[LATE_]canvasid_submissionid_file: the first number is the id.
             numbers = re.findall(r"(?:^|_)(\d+)(?=_)", name)
