@@ -46,6 +46,11 @@ def _parser():
     grade.add_argument("--late-penalty", metavar="RATE",
                        help="e.g. 10%%/day or 2%%/hour of the points earned, per started day or hour, up to 100%%")
 
+    gradescope = commands.add_parser("gradescope", help="build Gradescope's autograder zip for one assignment")
+    gradescope.add_argument("assignment", help="assignment name, e.g. 02-convolution")
+    gradescope.add_argument("--out", required=True, help="the zip to write, e.g. autograder.zip")
+    gradescope.add_argument("--seed", type=int, help="seed of the hidden cases (default: a fresh secret one)")
+
     new = commands.add_parser("new", help="a new chapter and its exercise, from working examples (maintainers)")
     new.add_argument("name", help="NN-topic, e.g. 08-attention")
     new.add_argument("--title", required=True, help="the chapter's title")
@@ -80,6 +85,12 @@ def main(argv=None):
             for path in scaffold(args.name, args.title):
                 print(f"wrote {path}")
             print(f"next: edit them, then `make exercises` (the student version) and `make test`")
+            return 0
+        if args.command == "gradescope":
+            from .gradescope import build
+
+            print(f"wrote {build(args.assignment, args.out, args.seed)}: upload it as the assignment's "
+                  "autograder (Ubuntu 24.04 base image)")
             return 0
         if args.command == "check":
             from .check import main as check_main
