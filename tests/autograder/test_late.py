@@ -64,3 +64,23 @@ def test_apply_takes_the_penalty_from_the_total_and_keeps_the_raw_total_and_part
     assert (ben.total, ben.raw_total, ben.late, ben.penalty) == (4.0, 4.0, 0, 0)
     assert cat.total == 5.0 and cat.status == "late-unknown" and "no late penalty" in cat.notes[-1]
     assert rows[0].total == 10.0 and rows[0].raw_total is None  # the graded rows stay raw
+
+
+def test_a_flat_folder_takes_each_time_from_the_rosters_submission_column(tmp_path):
+    from autograder import exports, lms
+    from autograder.submissions import collect
+
+    (tmp_path / "subs").mkdir()
+    for name in ("jane", "zoe", "ann"):
+        (tmp_path / "subs" / f"{name}.ipynb").write_text("{}")
+    (tmp_path / "roster.csv").write_text(
+        "Identifier,Full name,Email address,Status,Grade,Last modified (submission)\n"
+        "Participant 1,Jane Doe,jane@uni.example,Submitted,,\"Wednesday, 2 December 2026, 10:00 AM\"\n"
+        "Participant 2,Zoe Brown,zoe@uni.example,Submitted,,-\n", encoding="utf-8")
+    roster = lms.read_roster(tmp_path / "roster.csv")
+    submissions = collect(tmp_path / "subs", "02-convolution", "convolution.ipynb")
+    matched = lms.match(roster, [s.student for s in submissions])[0]
+    times = exports.submission_times(submissions, "02-convolution", roster, matched)
+    assert times["jane"] == datetime(2026, 12, 2, 10)
+    assert "must be a date" in times["zoe"]  # Moodle's "-": no time, said so
+    assert times["ann"] == "no timestamp.txt and no time in the roster"
