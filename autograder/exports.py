@@ -83,6 +83,7 @@ def finish(out, assignment, rows, parts, source_path, submissions_dir, options, 
 
         written = gradebook.write(options.gradebook, assignment, source_path, rows, parts,
                                   {s: t for s, t in times.items() if not isinstance(t, str)},
-                                  policy.due if policy else None)
+                                  policy.due if policy else None,
+                                  {s.student: s.path for s in submissions if not s.problem})
         warn(f"gradebook: wrote {written} submission(s) of {assignment} to {options.gradebook}")
     return rows

@@ -16,6 +16,12 @@ manual grading adds to them and ``nbgrader export`` sums them:
 * a late penalty (:mod:`autograder.late`) is the notebook's
   ``late_submission_penalty`` in points, which ``nbgrader export`` subtracts.
 
+* formgrader shows a submission from nbgrader's ``autograded/`` folder: a
+  copy of the student's notebook goes there (``autograded/<student>/
+  <assignment>/<name>.ipynb`` beside the gradebook, as in nbgrader's default
+  layout), every output cleared (a notebook's own outputs could hold any
+  HTML) and each hidden test cell's output the part's report.
+
 Rows the grader could not grade (``grader-error``) are left out: a re-run
 writes them.
 """
@@ -23,7 +29,11 @@ writes them.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+from . import part_reports
+from .submissions import STUDENT_ID
 
 NOT_WRITTEN = ("grader-error",)
 # A row whose score a person must confirm before it stands.
@@ -91,15 +101,60 @@ def ensure_assignment(gb, assignment, source_path, parts, due=None):
     return notebook
 
 
-def write(path, assignment, source_path, rows, parts, times=None, due=None):
+def autograded_copy(submitted_path, row, parts):
+    """The notebook formgrader shows for ``row``: the submission, outputs cleared, each test cell its report.
+
+    Returns None when the submission is no notebook JSON (its row says why).
+    """
+    from .notebook import NotebookProblem, read_bytes
+
+    try:
+        notebook = json.loads(read_bytes(submitted_path))
+        cells = notebook["cells"]
+    except (NotebookProblem, ValueError, KeyError, TypeError):
+        return None
+    reports = part_reports.split(row.feedback, [gid for gid, _ in parts])
+    graded = {gid for gid, _ in parts}
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        cell["outputs"], cell["execution_count"] = [], None
+        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if grade_id in graded:
+            text = reports.get(grade_id) or "; ".join(row.notes) or "not graded"
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                "text": f"Graded in the sandbox by python -m autograder grade:\n{text}\n"}]
+    return notebook
+
+
+def _write_autograded(folder, assignment, notebook_name, row, submitted_path, parts):
+    """Write the formgrader copy of ``row``'s submission under ``folder``; False when it cannot be."""
+    if submitted_path is None or not STUDENT_ID.match(row.student):
+        return False  # a name nbgrader could not use as a folder: the gradebook still has the scores
+    notebook = autograded_copy(submitted_path, row, parts)
+    if notebook is None:
+        return False
+    target = Path(folder) / row.student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f".{notebook_name}.tmp"
+    tmp.write_text(json.dumps(notebook, indent=1))
+    os.replace(tmp, target / notebook_name)
+    return True
+
+
+def write(path, assignment, source_path, rows, parts, times=None, due=None, submitted=None):
     """Record ``rows`` (:class:`autograder.state.Row`) in the gradebook at ``path``; return how many were written.
 
     ``times`` maps a student to their submission time (naive UTC
     ``datetime``); ``due`` is the assignment's due time, given to nbgrader too.
+    ``submitted`` maps a student to their notebook's path: its formgrader
+    copy goes to ``autograded/`` beside the gradebook.
     """
     from nbgrader.api import Gradebook, MissingEntry
 
-    times = times or {}
+    times, submitted = times or {}, submitted or {}
+    autograded = Path(path).resolve().parent / "autograded"
     written = 0
     with Gradebook(db_url(path)) as gb:
         notebook = ensure_assignment(gb, assignment, source_path, parts, due)
@@ -122,5 +177,6 @@ def write(path, assignment, source_path, rows, parts, times=None, due=None):
             graded_notebook.late_submission_penalty = round(raw - row.total, 2) if row.raw_total is not None else None
             graded_notebook.flagged = row.status != "ok"  # formgrader's flag: a person looks
             gb.db.commit()
+            _write_autograded(autograded, assignment, Path(source_path).name, row, submitted.get(row.student), parts)
             written += 1
     return written

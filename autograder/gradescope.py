@@ -28,6 +28,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from . import part_reports
 from .course import EXERCISES, ROOT, CourseError, assignment_notebook
 
 CONFIG_NAME = "gradescope.json"
@@ -125,22 +126,9 @@ def find_notebook(submission, name):
                   f"submit the exercise notebook {name}")
 
 
-def part_outputs(feedback, grade_ids):
-    """The report of each part, from a row's feedback text (parts' reports, in order, each headed by its id)."""
-    outputs, current = {}, None
-    for chunk in feedback.split("\n\n"):
-        head = next((gid for gid in grade_ids if chunk.startswith(f"{gid} (") or chunk.startswith(f"{gid}:")), None)
-        if head is not None:
-            current = head
-            outputs[head] = chunk
-        elif current is not None:
-            outputs[current] += "\n\n" + chunk
-    return outputs
-
-
 def results(row, parts):
     """Gradescope's ``results.json`` content for one graded row (:class:`autograder.state.Row`)."""
-    texts = part_outputs(row.feedback or "", [gid for gid, _ in parts])
+    texts = part_reports.split(row.feedback, [gid for gid, _ in parts])
     # A submission that was not run at all has no report per part: each part says why.
     missing = "" if texts else "not graded: " + "; ".join(row.notes)
     tests = [{"name": gid, "score": float(row.scores.get(gid, 0.0)), "max_score": float(points),

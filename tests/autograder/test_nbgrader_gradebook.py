@@ -59,6 +59,13 @@ def course(tmp_path_factory):
     return course
 
 
+def _grade_cell_ids(course):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {cell.name for cell in gb.find_notebook("convolution", ASSIGNMENT).grade_cells}
+
+
 def _solved():
     from .corpus import SOLVED
 
@@ -106,6 +113,19 @@ def test_grade_with_gradebook_writes_scores_that_nbgrader_reads_and_exports(cour
         assert gb.find_grade("conv2d_tests", "convolution", ASSIGNMENT, "cat").auto_score == 0
         assert gb.find_assignment(ASSIGNMENT).max_score == full
         assert gb.find_submission(ASSIGNMENT, "ben").timestamp.isoformat() == "2026-12-03T10:00:00"
+
+    # formgrader lists them as autograded and shows each part's report under its test cell.
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(course)))
+    assert api.get_autograded_students(ASSIGNMENT) == {"ann", "ben", "cat"}
+    shown = json.loads((course / "autograded" / "ben" / ASSIGNMENT / "convolution.ipynb").read_text())
+    outputs = {c["metadata"].get("nbgrader", {}).get("grade_id"): c["outputs"] for c in shown["cells"]
+               if c["cell_type"] == "code" and c["outputs"]}
+    assert set(outputs) == _grade_cell_ids(course)  # every part's report, and no other output
+    assert "0 of 2 points" in outputs["conv_output_size_tests"][0]["text"]
+    assert "5 of 5 points" in outputs["conv2d_tests"][0]["text"]
 
     nbgrader(course, "export", "--to", str(tmp_path / "export.csv"))
     exported = {r["student_id"]: r for r in csv.DictReader(open(tmp_path / "export.csv"))}
