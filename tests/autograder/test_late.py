@@ -84,3 +84,21 @@ def test_a_flat_folder_takes_each_time_from_the_rosters_submission_column(tmp_pa
     assert times["jane"] == datetime(2026, 12, 2, 10)
     assert "must be a date" in times["zoe"]  # Moodle's "-": no time, said so
     assert times["ann"] == "no timestamp.txt and no time in the roster"
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--late-penalty", "10%/day"], "--late-penalty needs --due"),
+    (["--due", "soon"], "--due must be a date and time"),
+    (["--due", "2026-12-01T23:59", "--late-penalty", "ten"], "--late-penalty must be a percentage"),
+])
+def test_bad_late_options_stop_the_grade_command_before_it_grades(tmp_path, options, message):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "subs").mkdir()
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", "02-convolution", str(tmp_path / "subs"),
+                             "--out", str(tmp_path / "out"), *options],
+                            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr
+    assert not (tmp_path / "out").exists()
