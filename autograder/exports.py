@@ -33,8 +33,11 @@ class Options:
         """Parse the options before any grading: raise ``ValueError`` naming the bad one."""
         policy = late.policy(self.due, self.late_penalty)
         roster = lms.read_roster(self.roster) if self.roster else None
-        if self.gradebook is not None and Path(self.gradebook).is_dir():
-            raise ValueError(f"--gradebook must be a file (nbgrader's gradebook.db), got the folder {self.gradebook!r}")
+        if self.gradebook is not None and "://" not in self.gradebook:
+            path = Path(self.gradebook)
+            if path.is_dir() or not path.parent.is_dir():
+                raise ValueError(f"--gradebook must be nbgrader's gradebook.db in an existing folder (your course's), "
+                                 f"got {self.gradebook!r}")
         return policy, roster
 
 

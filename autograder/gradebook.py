@@ -154,9 +154,11 @@ def write(path, assignment, source_path, rows, parts, times=None, due=None, subm
     from nbgrader.api import Gradebook, MissingEntry
 
     times, submitted = times or {}, submitted or {}
-    autograded = Path(path).resolve().parent / "autograded"
+    url = db_url(path)
+    # formgrader's copies go beside a gradebook file; a database server has no "beside".
+    autograded = Path(url[len("sqlite:///"):]).parent / "autograded" if url.startswith("sqlite:///") else None
     written = 0
-    with Gradebook(db_url(path)) as gb:
+    with Gradebook(url) as gb:
         notebook = ensure_assignment(gb, assignment, source_path, parts, due)
         for row in rows:
             if row.status in NOT_WRITTEN:
@@ -173,10 +175,12 @@ def write(path, assignment, source_path, rows, parts, times=None, due=None, subm
                 grade = gb.find_grade(grade_id, notebook, assignment, row.student)
                 grade.auto_score = float(row.scores.get(grade_id, 0.0))
                 grade.needs_manual_grade = row.status in NEEDS_LOOK
-            raw = row.total if row.raw_total is None else row.raw_total
-            graded_notebook.late_submission_penalty = round(raw - row.total, 2) if row.raw_total is not None else None
+            if row.raw_total is not None:  # a due time was given: nbgrader export subtracts the penalty
+                graded_notebook.late_submission_penalty = round(row.raw_total - row.total, 2)
             graded_notebook.flagged = row.status != "ok"  # formgrader's flag: a person looks
             gb.db.commit()
-            _write_autograded(autograded, assignment, Path(source_path).name, row, submitted.get(row.student), parts)
+            if autograded is not None:
+                _write_autograded(autograded, assignment, Path(source_path).name, row, submitted.get(row.student),
+                                  parts)
             written += 1
     return written

@@ -153,3 +153,12 @@ def test_a_gradebook_without_the_assignment_gets_it_from_the_source_notebook(tmp
         submission = gb.find_submission_notebook("convolution", ASSIGNMENT, "dan")
         assert submission.score == sum(p for _, p in parts)
         assert submission.flagged and submission.needs_manual_grade  # flagged work waits for a person
+
+
+def test_a_gradebook_in_no_folder_stops_grade_before_it_grades(tmp_path):
+    (tmp_path / "subs").mkdir()
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "subs"),
+                             "--out", str(tmp_path / "out"), "--gradebook", str(tmp_path / "nowhere" / "gradebook.db")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "--gradebook must be nbgrader's gradebook.db in an existing folder" in result.stderr
+    assert not (tmp_path / "out").exists()
