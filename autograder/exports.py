@@ -55,7 +55,8 @@ def submission_times(submissions, assignment, roster=None, matched=None):
             continue
         if when is None and roster is not None and matched and submission.student in matched:
             cells = matched[submission.student].cells
-            column = next((c for c in SUBMITTED_COLUMNS if cells.get(c)), None)
+            # Moodle writes "-" for "never submitted".
+            column = next((c for c in SUBMITTED_COLUMNS if cells.get(c, "-") != "-"), None)
             if column:
                 try:
                     when = late.parse_time(cells[column], f"the roster's {column!r}")

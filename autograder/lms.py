@@ -45,7 +45,8 @@ from pathlib import Path
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 # Canvas's export appends computed columns that are not assignments.
 CANVAS_COMPUTED = re.compile(r"(Current|Final|Unposted Current|Unposted Final) (Score|Points|Grade)$|"
-                             r"^(Notes|Override Score|Override Grade)$|Assignments? (Current|Final)|Imported Assignments")
+                             r"^(Notes|Override Score|Override Grade)$|"
+                             r"Assignments? (Current|Final)|Imported Assignments")
 MOODLE_IDENTIFIERS = ["Username", "Email address", "ID number"]
 MOODLE_NAMES = ["First name", "Surname", "Last name"]
 MAX_ROSTER_BYTES = 16 * 1024 * 1024

@@ -160,5 +160,6 @@ def test_a_gradebook_in_no_folder_stops_grade_before_it_grades(tmp_path):
     result = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(tmp_path / "subs"),
                              "--out", str(tmp_path / "out"), "--gradebook", str(tmp_path / "nowhere" / "gradebook.db")],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "--gradebook must be nbgrader's gradebook.db in an existing folder" in result.stderr
+    assert result.returncode == 2
+    assert "--gradebook must be nbgrader's gradebook.db in an existing folder" in result.stderr
     assert not (tmp_path / "out").exists()
