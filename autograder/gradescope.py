@@ -56,8 +56,9 @@ fi
 "$VENV/bin/python" -m pip install --quiet -r "$SOURCE/requirements.txt"
 "$VENV/bin/python" -m pip install --quiet --no-deps -e "$SOURCE"
 "$VENV/bin/python" -m autograder.install_tools
-# The sandbox runs student code as an unprivileged user: it must be able to read the environment.
-chmod -R a+rX "$VENV" "$SOURCE"
+# The sandbox runs student code as an unprivileged user: it must be able to read the environment
+# (not the source folder, which holds the solution and the seed and is never mounted in the sandbox).
+chmod -R a+rX "$VENV"
 """
 
 RUN_AUTOGRADER = r"""#!/usr/bin/env bash
