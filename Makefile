@@ -17,7 +17,7 @@ export MPLBACKEND := Agg
 # and the grader's sandbox (bubblewrap). The book itself needs none of them.
 APT_PACKAGES := chromium bubblewrap
 
-.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade bench bench-grade clean
+.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade gradescope bench bench-grade clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
@@ -25,6 +25,7 @@ help:
 	@echo "make exercises   regenerate exercises/ from solutions/"
 	@echo "make colab-cells write the chapters' Colab set-up cell from _config.yml"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
+	@echo "make gradescope ASSIGNMENT=02-convolution [OUT=file.zip]  Gradescope's autograder zip"
 	@echo "make bench       time cnnkit against TensorFlow, and a cnnkit.nn epoch against Keras"
 	@echo "make bench-grade submissions per minute of the autograder"
 	@echo "make clean       remove build outputs (keeps the environment)"
@@ -88,6 +89,10 @@ grade: setup
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" -a -n "$(OUT)" || \
 		{ echo "usage: make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"; exit 2; }
 	$(BIN)/python -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
+
+gradescope: setup
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make gradescope ASSIGNMENT=02-convolution [OUT=file.zip]"; exit 2; }
+	$(BIN)/python -m autograder gradescope $(ASSIGNMENT) --out $(or $(OUT),_build/gradescope/$(ASSIGNMENT).zip)
 
 bench: setup
 	$(BIN)/python bench/bench_cnnkit.py

@@ -38,6 +38,18 @@ def _parser():
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--keep-work", action="store_true",
                        help="keep the scratch folders (OUT/.work: the sandboxes' inputs) to investigate")
+    grade.add_argument("--gradebook", metavar="PATH",
+                       help="also write the scores into this nbgrader gradebook.db (formgrader, nbgrader export)")
+    grade.add_argument("--roster", metavar="FILE",
+                       help="class list exported from Canvas or Moodle: canvas.csv and moodle.csv name its people")
+    grade.add_argument("--due", metavar="TIME", help="due time, e.g. 2026-12-01T23:59 (UTC unless an offset is given)")
+    grade.add_argument("--late-penalty", metavar="RATE",
+                       help="e.g. 10%%/day or 2%%/hour of the points earned, per started day or hour, up to 100%%")
+
+    gradescope = commands.add_parser("gradescope", help="build Gradescope's autograder zip for one assignment")
+    gradescope.add_argument("assignment", help="assignment name, e.g. 02-convolution")
+    gradescope.add_argument("--out", required=True, help="the zip to write, e.g. autograder.zip")
+    gradescope.add_argument("--seed", type=int, help="seed of the hidden cases (default: a fresh secret one)")
 
     new = commands.add_parser("new", help="a new chapter and its exercise, from working examples (maintainers)")
     new.add_argument("name", help="NN-topic, e.g. 08-attention")
@@ -74,6 +86,12 @@ def main(argv=None):
                 print(f"wrote {path}")
             print(f"next: edit them, then `make exercises` (the student version) and `make test`")
             return 0
+        if args.command == "gradescope":
+            from .gradescope import build
+
+            print(f"wrote {build(args.assignment, args.out, args.seed)}: upload it as the assignment's "
+                  "autograder (Ubuntu 24.04 base image)")
+            return 0
         if args.command == "check":
             from .check import main as check_main
 
@@ -85,11 +103,20 @@ def main(argv=None):
             if args.jobs < 1:
                 parser.error(f"--jobs must be at least 1, got {args.jobs}")
             limits = Limits(**{name: getattr(args, name) for _, name, _, _, _ in Limits.options()})
+            from .exports import Options, finish
+
+            options = Options(args.due, args.late_penalty, args.roster, args.gradebook)
+            try:
+                options.check()  # before grading: a typo in an option costs no run
+            except ValueError as exc:
+                parser.error(str(exc))
             rows, complete = grading.grade(args.assignment, args.submissions, args.out, jobs=args.jobs,
                                            seed=args.seed, scheduler=args.scheduler, limits=limits,
                                            progress=None if args.quiet else Progress(),
                                            keep_work=args.keep_work, student=args.student)
             course = grading.Course(args.assignment)
+            rows = finish(args.out, args.assignment, rows, course.parts, course.source_path, args.submissions,
+                          options, lambda message: print(message, file=sys.stderr, flush=True))
             print(summary(rows, course.parts, grading.grade.elapsed, grading.grade.graded_now))
             print(f"grades: {args.out}/grades.csv   class: {args.out}/index.html   review: {args.out}/review.csv"
                   f"   feedback: {args.out}/feedback/")

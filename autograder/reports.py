@@ -48,9 +48,14 @@ def write_outputs(out, assignment, rows, parts):
     """All tables and the class page (``parts``: [(grade_id, points)] in order)."""
     out = Path(out)
     grade_ids = [gid for gid, _ in parts]
-    _write_csv(out / "grades.csv", ["student", *grade_ids, "total", "max", "status"],
+    # Late columns (autograder.late) only when a due time was given, so other runs keep their layout.
+    late = any(r.raw_total is not None for r in rows)
+    _write_csv(out / "grades.csv", ["student", *grade_ids, "total", "max", "status"]
+               + (["submitted", "late", "penalty", "raw_total"] if late else []),
                [[r.student, *(f"{r.scores.get(g, 0.0):g}" for g in grade_ids), f"{r.total:g}", f"{r.max:g}",
-                 r.status] for r in rows])
+                 r.status] + ([r.submitted, f"{r.late}", f"{r.penalty:.0%}",
+                               f"{r.total if r.raw_total is None else r.raw_total:g}"] if late else [])
+                for r in rows])
     _write_csv(out / "review.csv", ["student", "status", "notes"],
                [[r.student, r.status, " | ".join(r.notes)] for r in rows if needs_look(r)])
     column = f"{assignment} ({sum(p for _, p in parts):g} points)"

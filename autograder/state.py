@@ -36,6 +36,11 @@ class Row:
     seconds: float = 0.0
     answers: str = ""  # digest of the student's own cells (to find copies)
     parts: list = field(default_factory=list)  # [{grade_id, title, points, max}] in the exercise's order
+    # Late work (autograder.late), set only when a due time is given: total is then after the penalty.
+    raw_total: float | None = None
+    submitted: str = ""  # UTC
+    late: int = 0  # started days (or hours) late
+    penalty: float = 0.0  # fraction of the points earned
 
     @classmethod
     def from_dict(cls, data):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .judge import Outcome, judge_case, outcome_of_exception, render_part
+from .kernel_guard import refuse_under_nbgrader
 from .registry import get_part
 
 SEED_VARIABLE = "CNNKIT_GRADING_SEED"
@@ -108,8 +109,10 @@ def check(name, fn):
 
     The return value is the hidden test cell's result, which nbgrader reads
     as partial credit. When no case passes it raises ``AssertionError``, so
-    the cell shows as failed.
+    the cell shows as failed. Under ``nbgrader autograde`` it refuses (see
+    :mod:`.kernel_guard`): the part scores 0 and the cell says why.
     """
+    refuse_under_nbgrader(name)
     report = grade_part(name, fn)
     if report.passed == 0:
         raise AssertionError(report.text())
