@@ -16,7 +16,8 @@ limits of whatever runs the grader still apply to it.
 
 ``AUTOGRADER_NO_CGROUP=1`` makes :func:`unavailable` answer as on a machine
 where no cgroup can be made (tests, and instructors who want to see the
-refusal).
+refusal). ``AUTOGRADER_REQUIRE_CGROUP=1`` (set by ``grade`` in its workers)
+makes :func:`wanted` insist on one.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ SANDBOX_TASKS = 2
 # The per-user process limit stays as a backstop this far above pids.max,
 # so that the kernel's refusal is seen (and reported) here first.
 PIDS_HEADROOM = 16
+TCP_SHARE = 8  # v1: TCP buffers may hold this fraction of the memory limit on top of it
 JOIN_FAILED = 125  # the exit code of the join wrapper when the process could not enter its cgroup
 # Writes the wrapper's own pid into each cgroup.procs file given before "--",
 # then becomes the command: nothing of the run executes outside the cgroup.
@@ -51,6 +53,10 @@ UNBOUNDED_WITHOUT_CGROUP = (
     "shared anonymous mappings, kernel memory and socket buffers, extended attributes of tmpfs files; "
     "only the watchdog's estimate (each process's private memory plus the sandbox's tmpfs folders) applies, "
     "and a CPU hog is not held to one core")
+
+
+NO_CGROUP_VARIABLE = "AUTOGRADER_NO_CGROUP"
+REQUIRE_VARIABLE = "AUTOGRADER_REQUIRE_CGROUP"
 
 
 class CgroupError(RuntimeError):
@@ -146,8 +152,8 @@ def _v1_parents():
 
 def unavailable():
     """Why no per-run cgroup can be made on this machine, or ``""`` when one can."""
-    if os.environ.get("AUTOGRADER_NO_CGROUP", "") not in ("", "0"):
-        return "AUTOGRADER_NO_CGROUP is set"
+    if os.environ.get(NO_CGROUP_VARIABLE, "") not in ("", "0"):
+        return f"{NO_CGROUP_VARIABLE} is set"
     try:
         if _v2_parent() is not None or _v1_parents() is not None:
             return ""
@@ -156,6 +162,15 @@ def unavailable():
     who = "root" if os.geteuid() == 0 else f"user {os.geteuid()}"
     return (f"no writable cgroup hierarchy with the memory and pids controllers was found for {who} "
             f"(cgroup v2 with memory and pids delegated, or cgroup v1 memory and pids under {CGROUP_ROOT})")
+
+
+def wanted():
+    """Whether a run should get a cgroup: where one can be made, and always where one is required.
+
+    A required one that cannot be made is not silently skipped:
+    :meth:`RunCgroup.make` then raises.
+    """
+    return os.environ.get(REQUIRE_VARIABLE, "") not in ("", "0") or not unavailable()
 
 
 @dataclass
@@ -207,8 +222,11 @@ class RunCgroup:
         _write(memory / "memory.limit_in_bytes", memory_bytes)
         # Swap would double the memory a run holds; where memsw exists it caps memory plus swap.
         _write(memory / "memory.memsw.limit_in_bytes", memory_bytes, required=False)
-        # v1 charges TCP socket buffers to this counter, not to the main one.
-        _write(memory / "memory.kmem.tcp.limit_in_bytes", memory_bytes, required=False)
+        # v1 charges TCP socket buffers to a counter of their own, outside the
+        # main one (measured: unix socket buffers, memfd, shm, tmpfs and its
+        # xattrs all land in the main one). A sandbox has only loopback, so a
+        # small share suffices and keeps the run's total near its limit.
+        _write(memory / "memory.kmem.tcp.limit_in_bytes", max(memory_bytes // TCP_SHARE, 1 << 20), required=False)
         _write(memory / "memory.swappiness", 0, required=False)
         _write(self.folders["pids"] / "pids.max", pids)
         if "cpu" in self.folders:
@@ -266,6 +284,19 @@ class RunCgroup:
             return used + (int(tcp.read_text()) if tcp.exists() else 0)
         except (OSError, ValueError):
             return 0
+
+    def peak_bytes(self):
+        """The most bytes charged at once so far (v1: main counter's peak plus TCP buffers' peak)."""
+        names = (["memory.peak"] if self.version == 2 else
+                 ["memory.max_usage_in_bytes", "memory.kmem.tcp.max_usage_in_bytes"])
+        folder = self.folders["unified" if self.version == 2 else "memory"]
+        total = 0
+        for name in names:
+            try:
+                total += int((folder / name).read_text())
+            except (OSError, ValueError):
+                pass
+        return total
 
     def pids(self):
         """Process ids in the cgroup (all of its hierarchies)."""

@@ -86,6 +86,7 @@ class Outcome:
     killed_for: str = ""  # "memory", "processes", "results" when the watchdog stopped it
     stdout: str = ""  # its standard output (the first 64 KiB), when asked for
     cgroup: int = 0  # the version of the cgroup that bounded the run; 0: none, only the watchdog's estimate
+    memory_peak: int = 0  # the most bytes the run's cgroup held at once (0 without a cgroup)
 
 
 def bwrap_path():
@@ -307,11 +308,12 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
     run is killed at the wall-clock limit, past the memory or process limit
     (the run's cgroup, else the watchdog) or when the results exceed
     ``stream_cap`` bytes. ``use_cgroup``: ``None`` (default) bounds the run
-    by a cgroup where one can be made, ``False`` never, ``True`` always
+    by a cgroup where one can be made (or is required: see
+    :func:`autograder.cgroups.wanted`), ``False`` never, ``True`` always
     (raising :class:`autograder.cgroups.CgroupError` where none can be made).
     """
     if use_cgroup is None:
-        use_cgroup = not cgroups.unavailable()
+        use_cgroup = cgroups.wanted()
     group = cgroups.RunCgroup.make(limits.memory_mb * 1024 * 1024, limits.processes) if use_cgroup else None
     try:
         return _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, capture_stdout, group)
@@ -406,7 +408,7 @@ def _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, ca
             kill("time")
             break
         if group is not None:
-            _bounded_by_kernel(group, kill)
+            _bounded_by_kernel(group, kill, memory_cap)
         elif watched is not None:
             used, threads = _tree_memory(watched)
             if used > memory_cap:
@@ -417,8 +419,9 @@ def _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, ca
     process.wait()
     if group is not None:
         # The OOM killer may have ended the run between two looks.
-        _bounded_by_kernel(group, kill)
+        _bounded_by_kernel(group, kill, memory_cap)
         group.kill()  # nothing of the run outlives it
+        peak = group.peak_bytes()
     for reader in readers:
         reader.join(timeout=5)
     if scratch is not None:
@@ -430,12 +433,17 @@ def _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, ca
     return Outcome(process.returncode, timed_out, time.monotonic() - start, sandboxed,
                    state["stderr"].decode(errors="replace"), b"".join(chunks), state["overflow"],
                    "" if killed["why"] == "time" else killed["why"], state["stdout"].decode(errors="replace"),
-                   group.version if group is not None else 0)
+                   group.version if group is not None else 0, peak if group is not None else 0)
 
 
-def _bounded_by_kernel(group, kill):
-    """Kill the whole run once its cgroup's OOM killer fired, or its pids limit refused a fork."""
-    if group.oom_kills():
+def _bounded_by_kernel(group, kill, memory_cap):
+    """Kill the whole run once its cgroup's OOM killer fired, or its pids limit refused a fork.
+
+    cgroup v1 keeps TCP buffers in a counter of their own, and this machine's
+    kernel (6.18) counted 108 MiB there under a 32 MiB limit without refusing
+    any: the sum of both counters is held to the limit here.
+    """
+    if group.oom_kills() or group.memory_bytes() > memory_cap:
         kill("memory")
     elif group.forks_refused():
         kill("processes")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from autograder import sandbox
 
-KINDS = ("numpy", "memfd", "sysv-shm", "shared-mmap", "socketpair", "tmpfs-xattr", "children", "fork-bomb")
+KINDS = ("numpy", "memfd", "sysv-shm", "shared-mmap", "socketpair", "tcp-loopback", "tmpfs-xattr", "children",
+         "fork-bomb")
 
 PROBE = r'''
 import ctypes, mmap, os, socket, sys, time
@@ -85,6 +86,26 @@ def socket_chunk(n):
     return held
 
 
+def tcp_chunk(n):
+    held, block = 0, b"x" * 65536
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    while held < n * MiB:
+        a = socket.socket()
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * MiB)
+        a.connect(server.getsockname())
+        b, _ = server.accept()
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * MiB)
+        a.setblocking(False)
+        try:
+            while True:
+                held += a.send(block)
+        except BlockingIOError:
+            pass
+        kept.append((a, b))  # never read
+
+
 def xattr_chunk(n):
     value = b"x" * 65000
     folder = f"/tmp/x{os.getpid()}"
@@ -100,7 +121,7 @@ def xattr_chunk(n):
 
 
 CHUNK = {"numpy": numpy_chunk, "children": numpy_chunk, "memfd": memfd_chunk, "sysv-shm": sysv_chunk,
-         "shared-mmap": mmap_chunk, "socketpair": socket_chunk, "tmpfs-xattr": xattr_chunk}
+         "shared-mmap": mmap_chunk, "socketpair": socket_chunk, "tcp-loopback": tcp_chunk, "tmpfs-xattr": xattr_chunk}
 
 
 def worker():
