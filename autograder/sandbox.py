@@ -50,6 +50,9 @@ WORK = "/tmp/grading"  # the submission's working folder inside the sandbox
 INPUT = "/grader"  # the grader's read-only input folder inside the sandbox
 WATCH_INTERVAL = 0.1  # seconds between two looks of the memory watchdog
 STDERR_TAIL = 4000
+# A thread pool that asks for one thread too many is told no and goes on; a
+# fork bomb asks again and again, and is killed.
+FORKS_REFUSED_TOLERATED = 16
 
 
 @dataclass
@@ -437,7 +440,7 @@ def _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, ca
 
 
 def _bounded_by_kernel(group, kill, memory_cap):
-    """Kill the whole run once its cgroup's OOM killer fired, or its pids limit refused a fork.
+    """Kill the whole run once its cgroup's OOM killer fired, or its pids limit kept refusing forks.
 
     cgroup v1 keeps TCP buffers in a counter of their own, and this machine's
     kernel (6.18) counted 108 MiB there under a 32 MiB limit without refusing
@@ -445,5 +448,5 @@ def _bounded_by_kernel(group, kill, memory_cap):
     """
     if group.oom_kills() or group.memory_bytes() > memory_cap:
         kill("memory")
-    elif group.forks_refused():
+    elif group.forks_refused() > FORKS_REFUSED_TOLERATED:
         kill("processes")

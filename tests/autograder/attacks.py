@@ -20,17 +20,11 @@ from autograder import sandbox
 KINDS = ("numpy", "memfd", "sysv-shm", "shared-mmap", "socketpair", "tcp-loopback", "tmpfs-xattr", "children",
          "fork-bomb")
 
-PROBE = r'''
+ATTACK = r'''
 import ctypes, mmap, os, socket, sys, time
 
-kind, chunk_mb, procs, target_mb, fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 MiB = 1 << 20
-share = max(target_mb // procs, chunk_mb)
 kept = []
-
-
-def report(mb):
-    os.write(fd, f"{os.getpid()} {mb}\n".encode())
 
 
 def numpy_chunk(n):
@@ -124,38 +118,52 @@ CHUNK = {"numpy": numpy_chunk, "children": numpy_chunk, "memfd": memfd_chunk, "s
          "shared-mmap": mmap_chunk, "socketpair": socket_chunk, "tcp-loopback": tcp_chunk, "tmpfs-xattr": xattr_chunk}
 
 
-def worker():
-    held = 0
-    try:
-        while held < share:
-            CHUNK[kind](chunk_mb)
-            held += chunk_mb
-            report(chunk_mb)
-    except (OSError, MemoryError) as exc:
-        os.write(fd, f"{os.getpid()} refused {type(exc).__name__}\n".encode())
-    time.sleep(2)  # hold it while the host is watched
+def attack(kind, chunk_mb, procs, target_mb, fd):
+    """Hold ``target_mb`` MiB of ``kind`` in ``procs`` processes; report each chunk held on ``fd``."""
+    share = max(target_mb // procs, chunk_mb)
 
-
-if kind == "fork-bomb":
-    while True:
+    def worker():
+        held = 0
         try:
-            if os.fork() == 0:
-                time.sleep(30)
+            while held < share:
+                CHUNK[kind](chunk_mb)
+                held += chunk_mb
+                os.write(fd, f"{os.getpid()} {chunk_mb}\n".encode())
+        except (OSError, MemoryError) as exc:
+            os.write(fd, f"{os.getpid()} refused {type(exc).__name__}\n".encode())
+        time.sleep(2)  # hold it while the host is watched
+
+    if kind == "fork-bomb":
+        while True:
+            try:
+                if os.fork() == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                os.write(fd, f"{os.getpid()} 0\n".encode())
+            except OSError:
+                os.write(fd, f"{os.getpid()} refused fork\n".encode())
+                time.sleep(0.05)
+    children = []
+    for _ in range(procs if kind != "children" else max(procs, 2)):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                worker()
+            finally:
                 os._exit(0)
-            report(0)
-        except OSError:
-            os.write(fd, f"{os.getpid()} refused fork\n".encode())
-            time.sleep(0.05)
-children = []
-for _ in range(procs if kind != "children" else max(procs, 2)):
-    pid = os.fork()
-    if pid == 0:
-        worker()
-        os._exit(0)
-    children.append(pid)
-for pid in children:
-    os.waitpid(pid, 0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
 '''
+
+PROBE = ATTACK + r'''
+attack(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+'''
+
+
+def notebook_cell(kind, chunk_mb, procs, target_mb):
+    """The attack as a student's cell: what it holds is reported nowhere (``/dev/null``)."""
+    return ATTACK + f"\nattack({kind!r}, {chunk_mb}, {procs}, {target_mb}, os.open(os.devnull, os.O_WRONLY))\n"
 
 
 def mem_available_mb():
