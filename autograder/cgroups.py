@@ -119,6 +119,7 @@ def _v2_parent():
             try:
                 if parent != folder:
                     _enable(folder, "+memory +pids")  # EBUSY when the folder holds processes: no v2 here
+                    _enable(folder, "+cpu", required=False)
                     parent.mkdir(exist_ok=True)
                 _enable(parent, "+memory +pids")
                 _enable(parent, "+cpu", required=False)
