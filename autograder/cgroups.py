@@ -201,6 +201,8 @@ class RunCgroup:
             made = cls(2, {"unified": parent / name})
         else:
             made = cls(1, {controller: folder / name for controller, folder in _v1_parents().items()})
+        for folder in made.folders.values():
+            _remove_stale(folder.parent)
         try:
             for folder in made.folders.values():
                 folder.mkdir()
@@ -355,6 +357,21 @@ class RunCgroup:
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+def _remove_stale(parent):
+    """Remove the empty cgroups left by graders that were killed before they could remove their own."""
+    for folder in parent.glob("autograder-*-*"):
+        try:
+            owner = int(folder.name.split("-")[1])
+        except ValueError:
+            continue
+        if owner == os.getpid() or Path(f"/proc/{owner}").exists():
+            continue
+        try:
+            folder.rmdir()  # fails, harmlessly, while a task is still in it
+        except OSError:
+            pass
 
 
 def _write(path, value, required=True):

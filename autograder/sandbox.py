@@ -86,7 +86,7 @@ class Outcome:
     stderr_tail: str
     stream: bytes = b""  # what the code sent through the results pipe
     stream_overflow: bool = False  # it tried to send more than the cap
-    killed_for: str = ""  # "memory", "processes", "results" when the watchdog stopped it
+    killed_for: str = ""  # "memory", "processes", "results" when the cgroup, the watchdog or the results' cap stopped it
     stdout: str = ""  # its standard output (the first 64 KiB), when asked for
     cgroup: int = 0  # the version of the cgroup that bounded the run; 0: none, only the watchdog's estimate
     memory_peak: int = 0  # the most bytes the run's cgroup held at once (0 without a cgroup)
@@ -442,11 +442,12 @@ def _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, ca
 def _bounded_by_kernel(group, kill, memory_cap):
     """Kill the whole run once its cgroup's OOM killer fired, or its pids limit kept refusing forks.
 
-    cgroup v1 keeps TCP buffers in a counter of their own, and this machine's
-    kernel (6.18) counted 108 MiB there under a 32 MiB limit without refusing
-    any: the sum of both counters is held to the limit here.
+    cgroup v1 keeps TCP buffers in a counter of their own, and a 6.18 kernel
+    counted 108 MiB there under a 32 MiB limit without refusing any: the sum
+    of both counters is held to the limit here. (v2 counts them in
+    ``memory.current`` and enforces ``memory.max`` itself.)
     """
-    if group.oom_kills() or group.memory_bytes() > memory_cap:
+    if group.oom_kills() or (group.version == 1 and group.memory_bytes() > memory_cap):
         kill("memory")
     elif group.forks_refused() > FORKS_REFUSED_TOLERATED:
         kill("processes")

@@ -150,6 +150,17 @@ def test_the_cgroup_is_removed_when_the_run_fails_to_start(tmp_path, monkeypatch
     assert not leftover_cgroups()
 
 
+def test_cgroups_left_by_a_killed_grader_are_removed_by_the_next_run():
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid now names no process: the "grader" that made the cgroup is gone
+    parents = [cgroups._v2_parent()] if cgroups._v2_parent() is not None else list(cgroups._v1_parents().values())
+    stale = [parent / f"autograder-{ended.pid}-deadbeef" for parent in parents]
+    for folder in stale:
+        folder.mkdir()
+    cgroups.RunCgroup.make(64 * 2**20, 4).remove()
+    assert not any(folder.exists() for folder in stale)
+
+
 def test_cgroup_v2_gets_every_limit_and_is_killed_whole(tmp_path, monkeypatch):
     # This machine's kernel has its controllers on v1: v2 is checked on a stand-in of its files.
     mount = tmp_path / "unified"
