@@ -63,8 +63,8 @@ class CgroupError(RuntimeError):
     """A run's cgroup could not be made, joined or removed."""
 
 
-def _own_v1_paths():
-    """``{controller: path of this process's cgroup in that v1 hierarchy}``, and its v2 path (or ``None``)."""
+def _own_cgroups():
+    """This process's cgroups: ``({v1 controller: path in its hierarchy}, v2 path or None)``."""
     paths, unified = {}, None
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
@@ -100,7 +100,7 @@ def _writable_folder(folder):
 def _v2_parent():
     """The v2 folder below which runs get their cgroups, with memory and pids enabled for its children, or ``None``."""
     _, mounts = _mounts()
-    own = _own_v1_paths()[1]
+    own = _own_cgroups()[1]
     for mount in mounts:
         candidates = []
         if own is not None:
@@ -114,7 +114,9 @@ def _v2_parent():
             if not {"memory", "pids"} <= set(available) or not _writable_folder(folder):
                 continue
             # A v2 cgroup that holds processes cannot hand controllers to its
-            # children (other than the root): a folder of our own holds the runs.
+            # children (other than the root): a folder of our own holds the
+            # runs. Where even that is refused (EBUSY), runs go below the
+            # hierarchy's root, which only root may write to.
             parent = folder if folder == mount else folder / "autograder-runs"
             try:
                 if parent != folder:
@@ -140,7 +142,7 @@ def _enable(folder, controllers, required=True):
 def _v1_parents():
     """``{controller: folder}`` below which runs get their v1 cgroups (memory and pids required), or ``None``."""
     mounts, _ = _mounts()
-    own, _ = _own_v1_paths()
+    own, _ = _own_cgroups()
     parents = {}
     for controller in ("memory", "pids", "cpu"):
         if controller not in mounts:
@@ -261,18 +263,6 @@ class RunCgroup:
             return self._counters("unified", "memory.events").get("oom_kill", 0)
         return self._counters("memory", "memory.oom_control").get("oom_kill", 0)
 
-    def memory_refusals(self):
-        """How often a charge hit the limit (v1 ``failcnt``, v2 ``max`` events), reclaimable or not."""
-        if self.version == 2:
-            return self._counters("unified", "memory.events").get("max", 0)
-        total = 0
-        for name in ("memory.failcnt", "memory.memsw.failcnt", "memory.kmem.tcp.failcnt"):
-            try:
-                total += int((self.folders["memory"] / name).read_text())
-            except (OSError, ValueError):
-                pass
-        return total
-
     def forks_refused(self):
         """How many forks or new threads the pids limit refused."""
         return self._counters("unified" if self.version == 2 else "pids", "pids.events").get("max", 0)
@@ -350,13 +340,6 @@ class RunCgroup:
                     if exc.errno != errno.EBUSY or time.monotonic() > deadline:
                         raise CgroupError(f"expected to remove the run's cgroup {folder}, but: {exc}") from exc
                     time.sleep(0.02)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
 
 
 def _remove_stale(parent):
