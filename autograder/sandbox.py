@@ -86,7 +86,7 @@ class Outcome:
     stderr_tail: str
     stream: bytes = b""  # what the code sent through the results pipe
     stream_overflow: bool = False  # it tried to send more than the cap
-    killed_for: str = ""  # "memory", "processes", "results" when the cgroup, the watchdog or the results' cap stopped it
+    killed_for: str = ""  # "memory", "processes", "results": what stopped it (cgroup, watchdog, results' cap)
     stdout: str = ""  # its standard output (the first 64 KiB), when asked for
     cgroup: int = 0  # the version of the cgroup that bounded the run; 0: none, only the watchdog's estimate
     memory_peak: int = 0  # the most bytes the run's cgroup held at once (0 without a cgroup)

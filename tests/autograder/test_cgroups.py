@@ -52,7 +52,8 @@ def leftover_cgroups():
 
 
 def assert_stopped_and_contained(kind, outcome, held, drop, refused):
-    described = f"{kind}: {outcome.killed_for=} {held=} MiB {refused=} host drop {drop:.0f} MiB {outcome.stderr_tail[-300:]}"
+    described = (f"{kind}: {outcome.killed_for=} {held=} MiB {refused=} host drop {drop:.0f} MiB "
+                 f"{outcome.stderr_tail[-300:]}")
     assert outcome.cgroup in (1, 2), described
     assert not outcome.timed_out, described
     if kind == "fork-bomb":
