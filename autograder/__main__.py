@@ -35,6 +35,11 @@ def _parser():
     grade.add_argument("--student", metavar="NAME", help="re-grade this one submission only")
     for flag, name, kind, default, text in Limits.options():
         grade.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default:g})")
+    grade.add_argument("--no-cgroup", action="store_true",
+                       help="grade even where no cgroup can be made for each submission (not root, no delegated "
+                            "cgroup v2): shared memory, memfd, kernel memory and socket buffers and tmpfs xattrs are "
+                            "then unbounded, only the watchdog's estimate of each process's memory applies, and a "
+                            "CPU hog is not held to one core (without this flag grade refuses)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument("--keep-work", action="store_true",
                        help="keep the scratch folders (OUT/.work: the sandboxes' inputs) to investigate")
@@ -113,7 +118,8 @@ def main(argv=None):
             rows, complete = grading.grade(args.assignment, args.submissions, args.out, jobs=args.jobs,
                                            seed=args.seed, scheduler=args.scheduler, limits=limits,
                                            progress=None if args.quiet else Progress(),
-                                           keep_work=args.keep_work, student=args.student)
+                                           keep_work=args.keep_work, student=args.student,
+                                           allow_no_cgroup=args.no_cgroup)
             course = grading.Course(args.assignment)
             rows = finish(args.out, args.assignment, rows, course.parts, course.source_path, args.submissions,
                           options, lambda message: print(message, file=sys.stderr, flush=True))

@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from . import feedback, notebook, reports
+from . import cgroups, feedback, notebook, reports
 from .course import EXERCISES, CourseError, assignment_notebook
 from .sandbox import Limits, bwrap_path
 from .state import Row, State, assignment_fingerprint, sha256, submission_seed, zero_row
@@ -38,8 +38,20 @@ BWRAP_WARNING = ("WARNING: bubblewrap (bwrap) is not installed: student code run
                  "(no network or file-system sandbox). Install it: apt-get install bubblewrap")
 
 
+NO_CGROUP_WARNING = ("WARNING: grading without a cgroup (--no-cgroup): " + cgroups.UNBOUNDED_WITHOUT_CGROUP
+                     + ".")
+
+
 class SetupError(CourseError):
     """The grader cannot be trusted on this machine as it is set up: nothing was graded."""
+
+
+def refusal_without_cgroup(why):
+    """What ``grade`` says when it cannot put each submission in a cgroup of its own."""
+    return (f"cannot bound each submission by a cgroup of its own: {why}. Without one, "
+            f"{cgroups.UNBOUNDED_WITHOUT_CGROUP}. Run the grader as root (or with a delegated cgroup v2 "
+            f"subtree that has the memory and pids controllers), or pass --no-cgroup to grade anyway; "
+            f"nothing was graded")
 
 
 class Course:
@@ -129,13 +141,17 @@ def grade_one(course, student, key, path, digest, work, seed, limits, fingerprin
     return row, feedback.page(course.assignment, student, verdict, course.graded)
 
 
-def grade_batch(assignment, batch, out, seed, limits, fingerprint, keep_work=False):
+def grade_batch(assignment, batch, out, seed, limits, fingerprint, keep_work=False, require_cgroup=False):
     """Grade ``batch`` (``[(student, key, path, digest)]``); return ``[(row dict, page)]``.
 
     Module-level and argument-only, so that a process pool or a Dask worker
-    can run it.
+    can run it. ``require_cgroup``: every sandboxed run of this worker must be
+    bounded by a cgroup (a worker that cannot make one gives ``grader-error``
+    rows instead of grading unbounded).
     """
     os.umask(0o077)  # a Dask worker is another process: the grader's files stay its own there too
+    if require_cgroup:
+        os.environ[cgroups.REQUIRE_VARIABLE] = "1"
     course = Course(assignment)
     work_root = Path(out) / ".work"
     results = []
@@ -204,12 +220,18 @@ def _write_page(out, key, page):
 
 
 def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, limits=None, progress=None,
-          keep_work=False, student=None, warn=None):
+          keep_work=False, student=None, warn=None, allow_no_cgroup=False):
     """Grade every submission of ``assignment``; return ``(rows, complete)``.
 
     ``student`` re-grades that one submission only (the others keep their
     saved rows). ``complete`` is false when a row could not be graded
     (``grader-error``) or a student found has no row.
+
+    Raises
+    ------
+    SetupError
+        No cgroup can be made for the submissions' runs and
+        ``allow_no_cgroup`` is false; nothing was graded.
     """
     warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
     # Everything the grader writes (grades, pages, state, sandbox inputs) is its own: 0600 files, 0700 folders.
@@ -221,6 +243,11 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
         raise CourseError(f"no submission of {student!r} in {submissions_dir}")
     if not bwrap_path():
         warn(BWRAP_WARNING)
+    no_cgroup = cgroups.unavailable()
+    if no_cgroup and not allow_no_cgroup:
+        raise SetupError(refusal_without_cgroup(no_cgroup))
+    if no_cgroup:
+        warn(NO_CGROUP_WARNING)
     out = Path(out).resolve()
     state = State(out)
     seed = state.seed(seed)
@@ -232,7 +259,8 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     if progress is not None:
         progress.start(len(submissions) if student is None else 1,
                        already=(len(submissions) - len(todo)) if student is None else 0)
-    for row, page in _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, scheduler):
+    for row, page in _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, scheduler,
+                             require_cgroup=not no_cgroup):
         rows[row.student] = row
         if row.status != "grader-error":
             state.save_row(row)
@@ -284,7 +312,7 @@ def _known_rows(course, submissions, state, fingerprint, student):
     return rows, pages, todo
 
 
-def _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, scheduler):
+def _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, scheduler, require_cgroup=False):
     """``(row, page)`` of each submission of ``todo``, as the batches finish."""
     if not todo:
         return
@@ -293,7 +321,7 @@ def _graded(course, todo, out, seed, limits, fingerprint, keep_work, jobs, sched
     executor, client = _executor(jobs, scheduler)
     try:
         futures = {executor.submit(grade_batch, course.assignment, batch, str(out), seed, limits, fingerprint,
-                                   keep_work): batch for batch in batches}
+                                   keep_work, require_cgroup): batch for batch in batches}
         for future in concurrent.futures.as_completed(futures):
             try:
                 results = [(Row.from_dict(r), page) for r, page in future.result()]

@@ -12,11 +12,17 @@ course repository, no submissions, no grades. It has no network, its own
 process tree, and runs as an unprivileged user id (when the grader is root)
 so that the process limit holds.
 
-Limits apply to the submission as a whole: memory is the sum of every
-process's own memory plus what it wrote to its tmpfs folders (a watchdog
-kills the whole tree past the limit); what it writes is capped by the size
-of those folders; the wall clock covers every process (sleeping uses no CPU
-time, so a CPU limit alone would never fire). Results leave the sandbox only
+Limits apply to the submission as a whole. Where a cgroup can be made
+(:mod:`autograder.cgroups`), each run gets its own, joined before anything
+of it executes: the kernel bounds every kind of memory it allocates (shared
+memory, memfd, socket buffers, tmpfs files and their attributes included),
+its processes and threads, and holds it to one CPU core; past the memory
+limit the whole run is killed. Where none can be made, a watchdog
+estimates memory as the sum of every process's own memory plus what it
+wrote to its tmpfs folders (it cannot see memory that belongs to no
+process). What it writes is capped by the size of those folders; the wall
+clock covers every process (sleeping uses no CPU time, so a CPU limit alone
+would never fire). Results leave the sandbox only
 through a pipe, read here with a size cap (:mod:`autograder.stream`).
 
 Where bubblewrap is missing the code still runs, with the resource limits
@@ -40,12 +46,16 @@ import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from . import cgroups
 from .course import ROOT
 
 WORK = "/tmp/grading"  # the submission's working folder inside the sandbox
 INPUT = "/grader"  # the grader's read-only input folder inside the sandbox
 WATCH_INTERVAL = 0.1  # seconds between two looks of the memory watchdog
 STDERR_TAIL = 4000
+# A thread pool that asks for one thread too many is told no and goes on; a
+# fork bomb asks again and again, and is killed.
+FORKS_REFUSED_TOLERATED = 16
 
 
 @dataclass
@@ -79,8 +89,10 @@ class Outcome:
     stderr_tail: str
     stream: bytes = b""  # what the code sent through the results pipe
     stream_overflow: bool = False  # it tried to send more than the cap
-    killed_for: str = ""  # "memory", "processes", "results" when the watchdog stopped it
+    killed_for: str = ""  # "memory", "processes", "results": what stopped it (cgroup, watchdog, results' cap)
     stdout: str = ""  # its standard output (the first 64 KiB), when asked for
+    cgroup: int = 0  # the version of the cgroup that bounded the run; 0: none, only the watchdog's estimate
+    memory_peak: int = 0  # the most bytes the run's cgroup held at once (0 without a cgroup)
 
 
 def bwrap_path():
@@ -278,17 +290,20 @@ def _allowlisted_packages(args, mounted, packages, forbidden):
             args += ["--ro-bind", str(folder / entry), str(folder / entry)]
 
 
-def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, uid=None, packages=None):
+def command(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, uid=None, packages=None,
+            in_cgroup=False):
     """The command line that runs ``argv`` in the sandbox, and whether it is sandboxed.
 
     ``inputs`` is a host folder mounted read-only at ``/grader``; ``expose``
     lists host folders mounted read-only at their own path (the judge needs
     the course's code); ``forbidden`` names packages whose folders are
     blanked; ``files`` maps names in the working folder to host files
-    mounted read-only there (data the exercise provides).
+    mounted read-only there (data the exercise provides). ``in_cgroup``: the
+    run's cgroup bounds its processes, so the per-user process limit is only
+    a backstop above it.
     """
     rlimits = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory_mb * 1024 * 1024}", f"--fsize={limits.disk_mb * 1024 * 1024}",
-               f"--nproc={_nproc_limit(limits)}", "--core=0", "--"]
+               f"--nproc={_nproc_limit(limits) + (cgroups.PIDS_HEADROOM if in_cgroup else 0)}", "--core=0", "--"]
     bwrap = bwrap_path()
     if not bwrap:
         return rlimits + list(argv), False
@@ -405,14 +420,33 @@ def _own_root(pid):
 
 
 def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=None, stream_cap=64 * 1024 * 1024,
-        capture_stdout=False, stdin=None, uid=None, packages=None):
+        capture_stdout=False, stdin=None, uid=None, packages=None, use_cgroup=None):
     """Run ``argv`` sandboxed; return its :class:`Outcome` with what it sent through the results pipe.
 
     The results pipe's file descriptor replaces ``{results_fd}`` in ``argv``; ``stdin`` (bytes) is
     written to the program's standard input (secrets that must not lie in a file). Every process of the
-    run is killed at the wall-clock limit, past the memory limit (the
-    watchdog) or when the results exceed ``stream_cap`` bytes.
+    run is killed at the wall-clock limit, past the memory or process limit
+    (the run's cgroup, else the watchdog) or when the results exceed
+    ``stream_cap`` bytes. ``use_cgroup``: ``None`` (default) bounds the run
+    by a cgroup where one can be made (or is required: see
+    :func:`autograder.cgroups.wanted`), ``False`` never, ``True`` always
+    (raising :class:`autograder.cgroups.CgroupError` where none can be made).
+    ``uid`` is the sandbox user (:func:`new_uid`), ``packages`` the
+    distributions the run mounts (default: every installed one).
     """
+    if use_cgroup is None:
+        use_cgroup = cgroups.wanted()
+    group = cgroups.RunCgroup.make(limits.memory_mb * 1024 * 1024, limits.processes) if use_cgroup else None
+    try:
+        return _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, capture_stdout, group,
+                        stdin, uid, packages)
+    finally:
+        if group is not None:
+            group.remove()
+
+
+def _execute(argv, limits, inputs, expose, forbidden, files, env, stream_cap, capture_stdout, group, stdin=None,
+             uid=None, packages=None):
     read_end, write_end = os.pipe()
     err_read, err_write = os.pipe()
     argv = [str(a).replace("{results_fd}", str(write_end)) for a in argv]
@@ -430,7 +464,9 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
             os.symlink(Path(source).resolve(), Path(cwd) / name)
         env = {**os.environ, "HOME": cwd, "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     cmd, sandboxed = command(argv, limits, inputs=inputs, expose=expose, forbidden=forbidden, files=files, env=env,
-                             uid=uid, packages=packages)
+                             uid=uid, packages=packages, in_cgroup=group is not None)
+    if group is not None:
+        cmd = group.wrap(cmd)
     start = time.monotonic()
     process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, cwd=cwd, env=env if scratch else None,
                                stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL, stderr=err_write,
@@ -447,6 +483,8 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if group is not None:
+            group.kill()
 
     def drain(fd, keep):
         """Read a pipe to its end, handing each chunk to ``keep`` (which may keep none of it)."""
@@ -481,19 +519,23 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
     for reader in readers:
         reader.start()
     timed_out = False
-    try:
-        import psutil
+    watched = None
+    if group is None:
+        try:
+            import psutil
 
-        watched = psutil.Process(process.pid)
-    except Exception:
-        watched = None
+            watched = psutil.Process(process.pid)
+        except Exception:
+            pass
     memory_cap = limits.memory_mb * 1024 * 1024
     while process.poll() is None:
         if time.monotonic() - start > limits.wall_seconds:
             timed_out = True
             kill("time")
             break
-        if watched is not None:
+        if group is not None:
+            _bounded_by_kernel(group, kill, memory_cap)
+        elif watched is not None:
             used, threads = _tree_memory(watched)
             if used > memory_cap:
                 kill("memory")
@@ -501,10 +543,34 @@ def execute(argv, limits, inputs=None, expose=(), forbidden=(), files=None, env=
                 kill("processes")
         time.sleep(WATCH_INTERVAL)
     process.wait()
+    if group is not None:
+        # The OOM killer may have ended the run between two looks.
+        _bounded_by_kernel(group, kill, memory_cap)
+        group.kill()  # nothing of the run outlives it
+        peak = group.peak_bytes()
     for reader in readers:
         reader.join(timeout=5)
     if scratch is not None:
         scratch.cleanup()
+    if group is not None and process.returncode == cgroups.JOIN_FAILED and cgroups.JOIN_NAME in state["stderr"].decode(
+            errors="replace"):
+        raise cgroups.CgroupError(f"expected the run to enter its cgroup {group.folders}, but: "
+                                  f"{state['stderr'].decode(errors='replace').strip()}")
     return Outcome(process.returncode, timed_out, time.monotonic() - start, sandboxed,
                    state["stderr"].decode(errors="replace"), b"".join(chunks), state["overflow"],
-                   "" if killed["why"] == "time" else killed["why"], state["stdout"].decode(errors="replace"))
+                   "" if killed["why"] == "time" else killed["why"], state["stdout"].decode(errors="replace"),
+                   group.version if group is not None else 0, peak if group is not None else 0)
+
+
+def _bounded_by_kernel(group, kill, memory_cap):
+    """Kill the whole run once its cgroup's OOM killer fired, or its pids limit kept refusing forks.
+
+    cgroup v1 keeps TCP buffers in a counter of their own, and a 6.18 kernel
+    counted 108 MiB there under a 32 MiB limit without refusing any: the sum
+    of both counters is held to the limit here. (v2 counts them in
+    ``memory.current`` and enforces ``memory.max`` itself.)
+    """
+    if group.oom_kills() or (group.version == 1 and group.memory_bytes() > memory_cap):
+        kill("memory")
+    elif group.forks_refused() > FORKS_REFUSED_TOLERATED:
+        kill("processes")
