@@ -286,7 +286,10 @@ def _allowlisted_packages(args, mounted, packages, forbidden):
     wanted = package_entries(tuple(sorted(packages)), tuple(sorted(forbidden)))
     for folder in site_folders(mounted):
         args += ["--perms", "0755", "--tmpfs", str(folder)]
-        for entry in sorted(wanted.get(folder, ())):
+        # .pth files keep the environment's own sys.path (a venv that borrows another's packages); what they
+        # name is mounted only if it is a package folder, and then emptied and refilled the same way.
+        kept = set(wanted.get(folder, ())) | {p.name for p in folder.glob("*.pth") if p.is_file()}
+        for entry in sorted(kept):
             args += ["--ro-bind", str(folder / entry), str(folder / entry)]
 
 
