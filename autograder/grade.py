@@ -27,7 +27,8 @@ from . import feedback, notebook, reports
 from .course import EXERCISES, CourseError, assignment_notebook
 from .sandbox import Limits, bwrap_path
 from .state import Row, State, assignment_fingerprint, sha256, zero_row
-from .submissions import collect, printable
+from .identity import identity_of
+from .submissions import collect, mark_collisions, printable
 
 BATCH_SIZE = 12  # students per worker task: amortises the worker's imports
 # An exercise that trains a Keras model needs minutes where a NumPy one needs
@@ -214,8 +215,10 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     course = Course(assignment)
     limits = course.limits_for(limits or Limits())
     submissions = collect(submissions_dir, assignment, course.source_path.name)  # before OUT is touched
-    if student is not None and student not in {s.student for s in submissions}:
-        raise CourseError(f"no submission of {student!r} in {submissions_dir}")
+    if student is not None:
+        # Asked for as the instructor types it: any spelling of the one identity.
+        student = {identity_of(s.student): s.student for s in submissions}.get(identity_of(student)) or \
+            _no_submission(student, submissions_dir)
     if not bwrap_path():
         warn(BWRAP_WARNING)
     out = Path(out).resolve()
@@ -240,6 +243,7 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     for key, page in pages.items():
         _write_page(out, key, page)
     _flag_identical_answers(rows, course.blank_answers)
+    mark_collisions(rows, submissions)
     ordered = [rows[s] for s in sorted(rows)]
     for row in ordered:
         if not (out / "feedback" / f"{row.key}.html").is_file():
@@ -253,6 +257,10 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     complete = expected <= set(rows) and not any(r.status == "grader-error" for r in ordered)
     grade.elapsed, grade.graded_now = time.monotonic() - started, len(todo)
     return ordered, complete
+
+
+def _no_submission(student, submissions_dir):
+    raise CourseError(f"no submission of {printable(student)!r} in {printable(str(submissions_dir), 300)}")
 
 
 def _known_rows(course, submissions, state, fingerprint, student):
