@@ -19,6 +19,23 @@ from pathlib import Path
 from .course import ROOT
 
 STATE_VERSION = 2
+MAX_NOTES = 20  # per row: review.csv, the class page and the terminal show them all
+MAX_NOTE_CHARS = 500
+
+
+def bounded_notes(notes):
+    """``notes`` as at most :data:`MAX_NOTES` strings of at most :data:`MAX_NOTE_CHARS`, saying what was cut.
+
+    A notebook that raises in every one of its cells, or trips a flag a
+    thousand times, must not make its row (and the class's tables) grow
+    without bound; the feedback page keeps the detail.
+    """
+    notes = list(notes) if isinstance(notes, (list, tuple)) else [notes]
+    kept = [text if len(text) <= MAX_NOTE_CHARS else text[:MAX_NOTE_CHARS - 1] + "…"
+            for text in map(str, notes[:MAX_NOTES])]
+    if len(notes) > MAX_NOTES:
+        kept[-1] = f"… and {len(notes) - MAX_NOTES + 1} more notes (the feedback page has the details)"
+    return kept
 
 
 @dataclass
@@ -35,6 +52,9 @@ class Row:
     seconds: float = 0.0
     answers: str = ""  # digest of the student's own cells (to find copies)
     parts: list = field(default_factory=list)  # [{grade_id, title, points, max}] in the exercise's order
+
+    def __post_init__(self):
+        self.notes = bounded_notes(self.notes)
 
     @classmethod
     def from_dict(cls, data):

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
+from functools import lru_cache
 
 # ESC [ params final (CSI), ESC ] ... BEL or ESC \ (OSC), ESC P/X/^/_ ... ESC \
 # (DCS, SOS, PM, APC), their 8-bit forms (0x9B CSI, 0x9D OSC, ...), and
@@ -45,6 +47,19 @@ def has_controls(text):
     return any(unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS for ch in text)
 
 
+@lru_cache(maxsize=2)
+def _removals(lines):
+    """``str.translate`` table: every control, format and surrogate code point to nothing (white space kept)."""
+    table = {code: None for code in range(sys.maxunicode + 1)
+             if unicodedata.category(chr(code)) in ("Cc", "Cf", "Cs") and chr(code) not in KEPT_FORMAT}
+    for ch in "\n\t\r":
+        if lines:
+            table.pop(ord(ch), None)
+        else:
+            table[ord(ch)] = " "
+    return table
+
+
 def plain(text, lines=False, limit=None):
     """``text`` with escape sequences, control, bidi and invisible format characters removed.
 
@@ -61,17 +76,10 @@ def plain(text, lines=False, limit=None):
     text = ESCAPE_SEQUENCE.sub("", str(text))
     if lines:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    out = []
-    for ch in text:
-        if ch in "\n\t":
-            out.append(ch if lines else " ")
-        elif ch in KEPT_FORMAT:
-            out.append(ch)
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs") or ch in BIDI_CONTROLS:
-            continue  # Cs: a lone surrogate from a file name that was not UTF-8
-        else:
-            out.append(ch)
-    text = "".join(out)
+    else:
+        text = text.replace("\r\n", " ")
+    # Cs: lone surrogates, from a file name that was not UTF-8; no file can be written with them.
+    text = text.translate(_removals(lines))
     if limit is not None and len(text) > limit:
         text = text[:max(limit - 1, 0)] + "…"
     return text

@@ -79,3 +79,15 @@ def test_every_table_and_the_class_page_go_through_one_boundary(tmp_path):
                 assert not any(c.startswith(("=", "+", "-", "@")) for c in row), (name, row)
     grades = list(csv.DictReader(open(tmp_path / "grades.csv")))
     assert [r["student"] for r in grades] == ["annlinkevil", "'=HYPERLINK(1)"]
+
+
+def test_a_flood_of_notes_is_cut_where_the_row_is_made(tmp_path):
+    from autograder.state import MAX_NOTE_CHARS, MAX_NOTES
+
+    flood = Row("ann", "ann", {}, 0.0, 5.0, "flagged", [f"cell {n}: " + "x" * 10_000 for n in range(1_000)])
+    assert len(flood.notes) == MAX_NOTES and max(map(len, flood.notes)) <= MAX_NOTE_CHARS
+    assert flood.notes[-1].startswith("… and 981 more notes")
+    write_outputs(tmp_path, "02-convolution", [flood], PARTS)
+    assert (tmp_path / "review.csv").stat().st_size < 5_000
+    assert (tmp_path / "index.html").stat().st_size < 20_000
+    assert len(summary([flood], PARTS, width=80)) < 2_000
