@@ -77,3 +77,18 @@ def test_the_real_judge_refuses_a_file_that_is_no_keras_model():
     judged = verdict.judge_models(graded, {MODEL_PART: {"blob": 1}}, {1: b"PK\x03\x04 not a model"}, 0,
                                   Limits())
     assert "could not be loaded safely" in json.dumps(judged[MODEL_PART]), judged
+
+
+def test_check_messages_reach_the_terminal_without_escapes(tmp_path):
+    import subprocess
+
+    odd = tmp_path / "\x1b]0;pwned\x07nb\x1b[2J\u202e.ipynb"
+    odd.write_bytes(b"{")
+    result = subprocess.run([sys.executable, "-m", "autograder", "check", str(odd)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1 and "not valid notebook JSON" in result.stdout, result.stdout + result.stderr
+    for stream_text in (result.stdout, result.stderr):
+        assert not has_controls(stream_text.replace("\n", "")) and "[2J" not in stream_text, stream_text
+    missing = subprocess.run([sys.executable, "-m", "autograder", "check", str(tmp_path / "\x1b[31mnone.ipynb")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "none.ipynb" in missing.stderr and "\x1b" not in missing.stderr
