@@ -27,8 +27,7 @@ from . import feedback, notebook, reports
 from .course import EXERCISES, CourseError, assignment_notebook
 from .sandbox import Limits, bwrap_path
 from .state import Row, State, assignment_fingerprint, sha256, zero_row
-from .identity import identity_of
-from .submissions import collect, mark_collisions, printable
+from .submissions import collect, find_student, mark_collisions, printable
 
 BATCH_SIZE = 12  # students per worker task: amortises the worker's imports
 # An exercise that trains a Keras model needs minutes where a NumPy one needs
@@ -217,8 +216,7 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     submissions = collect(submissions_dir, assignment, course.source_path.name)  # before OUT is touched
     if student is not None:
         # Asked for as the instructor types it: any spelling of the one identity.
-        student = {identity_of(s.student): s.student for s in submissions}.get(identity_of(student)) or \
-            _no_submission(student, submissions_dir)
+        student = find_student(submissions, student) or _no_submission(student, submissions_dir)
     if not bwrap_path():
         warn(BWRAP_WARNING)
     out = Path(out).resolve()

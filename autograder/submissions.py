@@ -221,6 +221,19 @@ def _with_keys(submissions):
     return submissions
 
 
+def find_student(submissions, wanted):
+    """The shown name of the submission whose identity is ``wanted``'s (any spelling of it), or ``None``.
+
+    Parameters
+    ----------
+    submissions : list of Submission
+        As :func:`collect` returns them.
+    wanted : str
+        A student's name as the instructor typed it (``--student``).
+    """
+    return {identity_of(s.student): s.student for s in submissions}.get(identity_of(wanted))
+
+
 def mark_collisions(rows, submissions):
     """Put each collision's note on its row (``rows``: ``{student: Row}``); an ``ok`` row becomes ``duplicate``.
 

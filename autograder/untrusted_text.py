@@ -34,9 +34,11 @@ ESCAPE_SEQUENCE = re.compile(
     r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
 )
-# Bidirectional embeddings, overrides and isolates (the "Trojan Source" set)
-# plus the marks: they reorder what a reader sees without changing the text.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# Bidirectional embeddings, overrides and isolates (the "Trojan Source" set):
+# they reorder what a reader sees without changing the text. The marks
+# (U+200E, U+200F, U+061C) are removed too, but they come with honest
+# right-to-left names, so they alone do not make a name suspect.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Zero-width joiners are part of how some scripts and emoji are written.
 KEPT_FORMAT = frozenset("\u200c\u200d")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")

@@ -220,3 +220,13 @@ def test_any_events_of_a_check_run_end_as_messages(events):
     seen, models = read_events(events, the_plan, report)
     assert all(isinstance(key, str) for key in [*seen, *models])
     assert all(not has_controls(line) for line in report.text().splitlines())
+
+
+def test_an_nbformat_3_notebook_is_named_as_such():
+    old = {"nbformat": 3, "worksheets": [{"cells": [{"cell_type": "code", "input": "x = 1"}]}], "metadata": {}}
+    try:
+        notebook.parse(json.dumps(old).encode())
+    except notebook.NotebookProblem as problem:
+        assert problem.status == "invalid-notebook" and "nbformat 3" in str(problem)
+    else:
+        raise AssertionError("an nbformat 3 notebook has no cells the grader reads")

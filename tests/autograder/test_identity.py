@@ -120,3 +120,20 @@ def test_a_collision_marks_its_row_once_and_keeps_a_worse_status():
     flagged = {"ann": Row("ann", "ann", status="flagged", notes=["tampering: x"])}
     mark_collisions(flagged, [Found()])
     assert flagged["ann"].status == "flagged" and flagged["ann"].notes[0] == Found.collision
+
+
+def test_the_instructor_names_a_student_in_any_spelling(tmp_path):
+    from autograder.submissions import find_student
+
+    (tmp_path / "Jose\u0301 Lee.ipynb").write_text("{}")
+    found = collect(tmp_path, ASSIGNMENT, NAME)
+    assert find_student(found, "jos\u00e9 lee ") == "Jos\u00e9 Lee"
+    assert find_student(found, "jose") is None
+
+
+def test_a_right_to_left_mark_is_dropped_but_an_override_is_suspect(tmp_path):
+    (tmp_path / "\u05d3\u05e0\u05d4\u200f.ipynb").write_text("{}")
+    (tmp_path / "x\u202ey.ipynb").write_text("{}")
+    found = {s.student: s for s in collect(tmp_path, ASSIGNMENT, NAME)}
+    assert found["\u05d3\u05e0\u05d4"].status == "ok"
+    assert found["xy"].status == "bad-name" and "\\u202e" in found["xy"].problem
