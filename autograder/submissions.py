@@ -72,8 +72,6 @@ def printable(text, limit=120):
     return plain(text, limit=limit)
 
 
-
-
 def _kind(path):
     """``"file"``, ``"dir"``, ``"link"``, ``"other"`` or ``"missing"``, never following a link."""
     try:
@@ -211,8 +209,15 @@ def _one_of(group):
 
 
 def _with_keys(submissions):
-    keys = set()
+    """``submissions`` with unique shown names and unique keys (a key is stable while its name is)."""
+    keys, names = set(), set()
     for submission in submissions:
+        name, number = submission.student, 1
+        while name in names:  # an unnamed entry shown as the escapes a real name could spell
+            number += 1
+            name = f"{submission.student} ({number})"
+        names.add(name)
+        submission.student = name
         key = safe_key(submission.student)
         while key in keys:  # two odd names that slug alike
             key = safe_key(key + "'")
