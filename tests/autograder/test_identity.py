@@ -141,6 +141,6 @@ def test_a_right_to_left_mark_is_dropped_but_an_override_is_suspect(tmp_path):
 
 def test_an_unnamed_entry_and_a_name_spelling_its_escapes_are_two_rows(tmp_path):
     (tmp_path / "\x07.ipynb").write_text("{}")
-    (tmp_path / "\\x07.ipynb").write_text("{}")
+    (tmp_path / "\\x07.ipynb.ipynb").write_text("{}")  # the student "\\x07.ipynb", as the unnamed is shown
     found = collect(tmp_path, ASSIGNMENT, NAME)
     assert len(found) == 2 and len({s.student for s in found}) == 2 and len({s.key for s in found}) == 2
