@@ -10,8 +10,9 @@ are kept. A Content-Security-Policy forbids every script on the page.
 
 Every part of a page is bounded where it is made, and the page says so
 where it cut: the text of a cell shown (:data:`MAX_SHOWN_CHARS`), the math
-drawn (:class:`MathBudget`: formulas, seconds and bytes of SVG; the rest is
-shown as TeX), the cases listed per part, the figures, and the page as a
+drawn and the markdown rendered (:class:`RenderBudget`: formulas, seconds
+and bytes of SVG, the rest shown as TeX; characters of markdown, the rest
+shown as plain text), the cases listed per part, the figures, and the page as a
 whole (:data:`MAX_PAGE_BYTES`: cells past it are left out, with a notice).
 All text passes :mod:`autograder.untrusted_text` first.
 """
@@ -32,6 +33,7 @@ MAX_TEX_CHARS = 1000  # one formula; longer is shown as TeX
 MAX_FORMULAS = 200  # drawn per page (the course's longest notebook has 36)
 MAX_MATH_SECONDS = 5.0  # about 100 formulas on a busy machine; the course's are cached per worker
 MAX_MATH_BYTES = 4 * 1024 * 1024
+MAX_MARKDOWN_CHARS = 200_000  # rendered per page (the course's longest notebook has 10,000); some take 1 s per 20,000
 MAX_CASES_LISTED = 50  # per graded part
 MAX_FIGURES = 40  # per page
 
@@ -97,18 +99,20 @@ def tex_code(tex):
     return f'<code class="tex">{for_html(tex, limit=MAX_TEX_CHARS)}</code>'
 
 
-class MathBudget:
-    """How much math one page may still draw: formulas, seconds and bytes of SVG.
+class RenderBudget:
+    """How much one page may still render: formulas (count, seconds, bytes of SVG) and markdown (characters).
 
-    A page of thousands of formulas, or of formulas that take mathtext long
-    to lay out, would otherwise take minutes and megabytes; past the budget
-    formulas are shown as their TeX, and :attr:`skipped` counts them for
-    the page's notice.
+    A page of thousands of formulas, of formulas that take mathtext long to
+    lay out, or of markdown built to be slow to parse would otherwise take
+    minutes and megabytes; past the budget formulas are shown as their TeX
+    and markdown as plain text, and :meth:`notice` says how many.
     """
 
-    def __init__(self, formulas=MAX_FORMULAS, seconds=MAX_MATH_SECONDS, size=MAX_MATH_BYTES):
-        self.formulas, self.seconds, self.size = formulas, seconds, size
-        self.skipped = 0
+    def __init__(self, formulas=MAX_FORMULAS, seconds=MAX_MATH_SECONDS, size=MAX_MATH_BYTES,
+                 markdown=MAX_MARKDOWN_CHARS):
+        self.formulas, self.seconds, self.size, self.markdown = formulas, seconds, size, markdown
+        self.skipped = 0  # formulas shown as TeX
+        self.unrendered = 0  # markdown cells shown as text
 
     def render(self, tex, display=False):
         """SVG of ``tex`` while the budget lasts, its TeX after."""
@@ -122,13 +126,25 @@ class MathBudget:
         self.size -= len(svg)
         return svg
 
+    def take_markdown(self, chars):
+        """Whether markdown of ``chars`` characters may still be rendered (and spend them if so)."""
+        if chars > self.markdown:
+            self.unrendered += 1
+            return False
+        self.markdown -= chars
+        return True
+
     def notice(self):
-        """A paragraph saying how many formulas were not drawn, or ``""``."""
-        if not self.skipped:
-            return ""
-        return (f'<p class="cut">{self.skipped} formula(s) are shown as TeX: a page draws at most {MAX_FORMULAS} '
-                f"formulas, {MAX_MATH_SECONDS:g} s and {MAX_MATH_BYTES >> 20} MiB of math, and none longer than "
-                f"{MAX_TEX_CHARS} characters.</p>")
+        """Paragraphs saying what was shown unrendered, or ``""``."""
+        notes = []
+        if self.skipped:
+            notes.append(f'<p class="cut">{self.skipped} formula(s) are shown as TeX: a page draws at most '
+                         f"{MAX_FORMULAS} formulas, {MAX_MATH_SECONDS:g} s and {MAX_MATH_BYTES >> 20} MiB of math, "
+                         f"and none longer than {MAX_TEX_CHARS} characters.</p>")
+        if self.unrendered:
+            notes.append(f'<p class="cut">{self.unrendered} markdown cell(s) are shown as plain text: a page renders '
+                         f"at most {MAX_MARKDOWN_CHARS:,} characters of markdown.</p>")
+        return "".join(notes)
 
 
 @lru_cache(maxsize=1)
@@ -145,11 +161,13 @@ def render_markdown(text, budget=None):
     ----------
     text : str
         The markdown; cut to :data:`MAX_SHOWN_CHARS` (with a notice) before it is parsed.
-    budget : MathBudget or None
-        The page's math budget; a fresh one when ``None``.
+    budget : RenderBudget or None
+        The page's budget; a fresh one when ``None``.
     """
-    budget = budget if budget is not None else MathBudget()
+    budget = budget if budget is not None else RenderBudget()
     text, cut = _cut(plain(text, lines=True))
+    if not budget.take_markdown(len(text)):
+        return f'<pre>{for_html(text, lines=True)}</pre>' + _cut_notice(cut)
     formulas = []
     nonce = secrets.token_hex(8)  # a student cannot write the placeholder of a formula
 
@@ -281,7 +299,7 @@ def page(assignment, student, verdict, graded):
     body = ['<nav aria-label="Parts"><h2>Your notebook, as it was graded</h2><ol>' +
             "".join(f'<li><a href="#part-{for_html(g.grade_id)}">{for_html(titles.get(g.grade_id, g.part))}'
                     f"</a></li>" for g in graded) + "</ol></nav>"]
-    budget, figures = MathBudget(), [MAX_FIGURES]
+    budget, figures = RenderBudget(), [MAX_FIGURES]
     size = sum(len(piece.encode()) for piece in head + body) + len(STYLE) + 1000
     cells = list(verdict.display)
     for number, cell in enumerate(cells):

@@ -37,7 +37,7 @@ def test_a_long_cell_is_shown_cut_with_the_count_of_what_is_left():
 
 
 def test_math_past_the_count_is_shown_as_tex_and_the_page_says_how_many():
-    budget = feedback.MathBudget(formulas=3)
+    budget = feedback.RenderBudget(formulas=3)
     html = feedback.render_markdown(" ".join(f"$x_{{{n}}}$" for n in range(10)), budget)
     assert html.count('<svg class="math"') == 3 and html.count('<code class="tex">') == 7
     assert budget.skipped == 7 and "7 formula(s) are shown as TeX" in budget.notice()
@@ -49,7 +49,7 @@ def test_math_stops_when_its_time_is_spent(monkeypatch):
         return '<svg class="math"></svg>'
 
     monkeypatch.setattr(feedback, "math_svg", slow)
-    budget = feedback.MathBudget(seconds=0.12)
+    budget = feedback.RenderBudget(seconds=0.12)
     html = feedback.render_markdown(" ".join(f"$y_{n}$" for n in range(40)), budget)
     assert 2 <= html.count('<svg class="math"') <= 4, html.count('<svg class="math"')
 
@@ -94,3 +94,13 @@ def test_escape_sequences_in_outputs_and_names_never_reach_the_page():
     outputs = {0: {"output": "\x1b[31mred\x1b[0m\x1b]0;title\x07", "error": "\u202eevil", "figures": []}}
     page = feedback.page("02-convolution", "ann\x1b[2J", verdict([code(0, "print('\x1b[31m')")], outputs), GRADED)
     assert "\x1b" not in page and "\u202e" not in page and "\x07" not in page and "red" in page
+
+
+def test_markdown_past_the_page_budget_is_shown_as_text_quickly():
+    cells = [markdown("*a" * 10_000) for _ in range(300)]
+    start = time.monotonic()
+    page = feedback.page("02-convolution", "ann", verdict(cells), GRADED)
+    seconds = time.monotonic() - start
+    rendered = feedback.MAX_MARKDOWN_CHARS // 20_000
+    assert page.count("<em>") > 0 and f"{300 - rendered} markdown cell(s) are shown as plain text" in page
+    assert seconds < 60, seconds  # each takes about 0.75 s to render: all 300 would take minutes
