@@ -1,8 +1,11 @@
 """One person, one row: spellings of one name are one student, and every entry of SUBMISSIONS is in a row."""
 
 import os
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autograder.identity import identity_of, shown_name
 from autograder.state import Row
@@ -144,3 +147,13 @@ def test_an_unnamed_entry_and_a_name_spelling_its_escapes_are_two_rows(tmp_path)
     (tmp_path / "\\x07.ipynb.ipynb").write_text("{}")  # the student "\\x07.ipynb", as the unnamed is shown
     found = collect(tmp_path, ASSIGNMENT, NAME)
     assert len(found) == 2 and len({s.student for s in found}) == 2 and len({s.key for s in found}) == 2
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=12), st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]), st.sampled_from(["", " ", "\u200b", "\t"]))
+def test_identity_ignores_normal_form_padding_and_invisibles_and_is_stable(name, form, pad):
+    identity = identity_of(name)
+    assert identity_of(unicodedata.normalize(form, name)) == identity
+    assert identity_of(pad + name + pad) == identity
+    assert identity_of(identity) == identity
+    assert identity_of(name.casefold()) == identity
