@@ -28,13 +28,13 @@ def bounded_notes(notes):
 
     A notebook that raises in every one of its cells, or trips a flag a
     thousand times, must not make its row (and the class's tables) grow
-    without bound; the feedback page keeps the detail.
+    without bound.
     """
     notes = list(notes) if isinstance(notes, (list, tuple)) else [notes]
     kept = [text if len(text) <= MAX_NOTE_CHARS else text[:MAX_NOTE_CHARS - 1] + "…"
             for text in map(str, notes[:MAX_NOTES])]
     if len(notes) > MAX_NOTES:
-        kept[-1] = f"… and {len(notes) - MAX_NOTES + 1} more notes (the feedback page has the details)"
+        kept[-1] = f"… and {len(notes) - MAX_NOTES + 1} more notes (a row keeps {MAX_NOTES})"
     return kept
 
 
