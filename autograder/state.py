@@ -21,6 +21,8 @@ from .course import ROOT
 STATE_VERSION = 2
 MAX_NOTES = 20  # per row: review.csv, the class page and the terminal show them all
 MAX_NOTE_CHARS = 500
+# Kept first when a row's notes are cut: what decides its status.
+URGENT_NOTES = ("unsandboxed", "tampering", "the notebook", "file identical to")
 
 
 def bounded_notes(notes):
@@ -31,6 +33,8 @@ def bounded_notes(notes):
     without bound.
     """
     notes = list(notes) if isinstance(notes, (list, tuple)) else [notes]
+    if len(notes) > MAX_NOTES:  # a flood of duplicated cells must not push a tampering flag out
+        notes.sort(key=lambda note: not str(note).startswith(URGENT_NOTES))
     kept = [text if len(text) <= MAX_NOTE_CHARS else text[:MAX_NOTE_CHARS - 1] + "…"
             for text in map(str, notes[:MAX_NOTES])]
     if len(notes) > MAX_NOTES:

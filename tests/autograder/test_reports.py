@@ -91,3 +91,11 @@ def test_a_flood_of_notes_is_cut_where_the_row_is_made(tmp_path):
     assert (tmp_path / "review.csv").stat().st_size < 5_000
     assert (tmp_path / "index.html").stat().st_size < 20_000
     assert len(summary([flood], PARTS, width=80)) < 2_000
+
+
+def test_cut_notes_keep_what_decides_the_status():
+    notes = [f"cell 'x{n}' appears twice; the first is used" for n in range(100)] + ["tampering: forged results"]
+    row = Row("ann", "ann", {}, 0.0, 5.0, "flagged", notes)
+    assert row.notes[0] == "tampering: forged results" and row.notes[1] == notes[0]
+    short = Row("ben", "ben", {}, 0.0, 5.0, "ok", ["b", "tampering: x"])
+    assert short.notes == ["b", "tampering: x"]  # nothing cut, nothing moved
