@@ -26,7 +26,9 @@ def decoded(name):
 
 def shown_name(name):
     """The name as tables and pages write it: NFC, one line, no control or invisible characters, trimmed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", plain(decoded(name)))).strip()
+    # NFC first too: an escape sequence's final byte must not depend on how the next letter was composed.
+    composed = unicodedata.normalize("NFC", decoded(name))
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", plain(composed))).strip()
 
 
 def identity_of(name):

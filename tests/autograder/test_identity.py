@@ -150,8 +150,11 @@ def test_an_unnamed_entry_and_a_name_spelling_its_escapes_are_two_rows(tmp_path)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(max_size=12), st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]), st.sampled_from(["", " ", "\u200b", "\t"]))
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=12),
+       st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]), st.sampled_from(["", " ", "\u200b", "\t", "\u200f"]))
 def test_identity_ignores_normal_form_padding_and_invisibles_and_is_stable(name, form, pad):
+    # Control characters are left out: a name with an escape sequence is a bad-name row whatever its
+    # identity, and a sequence's end depends on the letter after it ("\x9bß" folds to "\x9bss").
     identity = identity_of(name)
     assert identity_of(unicodedata.normalize(form, name)) == identity
     assert identity_of(pad + name + pad) == identity
