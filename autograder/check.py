@@ -3,7 +3,10 @@
 It runs what the grader will run, the same way (the same plan of cells, the
 same sandbox where bubblewrap is installed, the same forbidden packages),
 but no hidden test: graded functions are only looked up, Keras models are
-only saved and loaded back as the grader's judge loads them. It says whether
+only saved and handed to the grader's own model judge, which loads them in
+its second sandbox (:func:`autograder.verdict.judge_models`): a student's
+model is never deserialised in this process, which on an instructor's
+machine is as exposed as the grader's. It says whether
 the notebook will be graded at all: the right assignment, the course's test
 cells intact, every answer cell present, no forbidden import, models the
 judge can load. Visible tests that fail are listed too; they do not stop
@@ -12,15 +15,15 @@ grading, but they cost points.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notebook, sandbox, stream
 from .course import EXERCISES, CourseError, assignment_notebook, assignments
+from .untrusted_text import for_terminal
+
+MESSAGE_CHARS = 400  # one line of the report
 
 
 @dataclass
@@ -35,11 +38,12 @@ class Report:
         return not self.blocking
 
     def text(self):
-        lines = [f"{self.assignment}: " + ("this notebook will be graded." if self.will_be_graded else
-                                           "this notebook will NOT be graded as it stands.")]
-        lines += [f"  ERROR   {m}" for m in self.blocking]
-        lines += [f"  WARNING {m}" for m in self.warnings]
-        lines += [f"  ok      {m}" for m in self.passed]
+        """The report for a terminal: every message one line, without control characters or escapes."""
+        lines = [f"{for_terminal(self.assignment, 80)}: " + (
+            "this notebook will be graded." if self.will_be_graded else "this notebook will NOT be graded as it stands.")]
+        lines += [f"  ERROR   {for_terminal(m, MESSAGE_CHARS)}" for m in self.blocking]
+        lines += [f"  WARNING {for_terminal(m, MESSAGE_CHARS)}" for m in self.warnings]
+        lines += [f"  ok      {for_terminal(m, MESSAGE_CHARS)}" for m in self.passed]
         return "\n".join(lines)
 
 
@@ -91,40 +95,17 @@ def check(path, assignment=None, limits=None):
         parsed = stream.parse(outcome.stream)
         if not outcome.sandboxed:
             report.warnings.append("bubblewrap is not installed here: the check ran without the grader's sandbox")
-        seen_parts, models = {}, {}
-        for event in parsed.events:
-            kind = event.get("event")
-            step = event.get("step")
-            if kind == "cell" and event.get("error"):
-                where = the_plan.steps[step].get("id") if isinstance(step, int) and step < len(the_plan.steps) else "?"
-                origin = the_plan.origins.get(step)
-                message = f"cell {where}: {str(event['error'])[:300]}"
-                if str(event["error"]).startswith("NotImplementedError"):
-                    report.warnings.append(f"not answered yet: {message}")
-                elif origin == "course":
-                    report.warnings.append(f"a visible test fails: {message}")
-                else:
-                    report.warnings.append(f"your cell raised an error: {message}")
-            elif kind == "part":
-                seen_parts[event.get("part")] = event.get("found") is True
-            elif kind == "forbidden-import":
-                report.blocking.append(f"imports {event.get('module')}, which this exercise does not allow: "
-                                       "that answer earns nothing")
-            elif kind == "model":
-                models[event.get("part")] = event
-        if outcome.timed_out or not any(e.get("event") == "done" for e in parsed.events):
+        seen_parts, models = read_events(parsed.events, the_plan, report)
+        if outcome.timed_out or not any(isinstance(e, dict) and e.get("event") == "done" for e in parsed.events):
             report.blocking.append("the notebook did not run to the end in the grader's limits "
                                    f"({limits.wall_seconds:g} s, {limits.memory_mb} MiB): "
                                    + (outcome.stderr_tail.strip().splitlines() or ["no message"])[-1][:300])
+        judged = judge_saved_models(graded, models, parsed.blobs, limits)
         for g in graded:
             if seen_parts.get(g.grade_id) is False:
                 report.warnings.append(f"{g.part}: `{g.target}` is not defined when its hidden tests run")
             elif g.grade_id in models:
-                event = models[g.grade_id]
-                payload = parsed.blobs.get(event.get("blob"))
-                problem = event.get("error") or (None if payload else "the model could not be saved")
-                if problem is None:
-                    problem = _load_like_the_judge(payload, Path(scratch))
+                problem = model_load_problem(models[g.grade_id], parsed.blobs, judged.get(g.grade_id))
                 if problem:
                     report.blocking.append(f"{g.part}: the grader cannot load `{g.target}`: {problem}")
                 else:
@@ -134,33 +115,80 @@ def check(path, assignment=None, limits=None):
     return report
 
 
-JUDGE_LOAD = """
-import json, os, sys
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras
-try:
-    keras.models.load_model(sys.argv[1], safe_mode=True)
-    print(json.dumps(None))
-except Exception as exc:
-    print(json.dumps(f"{type(exc).__name__}: {str(exc)[:300]}"))
-"""
+def read_events(events, the_plan, report):
+    """Add to ``report`` what the run's ``events`` say; return ``(seen_parts, models)`` by grade id.
+
+    The events come from the student's process, so any field may be of any
+    type: a step that is no index of the plan is ``?``, a part that is not
+    a string is ignored.
+    """
+    seen_parts, models = {}, {}
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        kind, step, part = event.get("event"), event.get("step"), event.get("part")
+        known_step = type(step) is int and 0 <= step < len(the_plan.steps)
+        if kind == "cell" and event.get("error"):
+            where = the_plan.steps[step].get("id") if known_step else "?"
+            origin = the_plan.origins.get(step) if known_step else None
+            error = str(event["error"])
+            message = f"cell {where}: {error[:300]}"
+            if error.startswith("NotImplementedError"):
+                report.warnings.append(f"not answered yet: {message}")
+            elif origin == "course":
+                report.warnings.append(f"a visible test fails: {message}")
+            else:
+                report.warnings.append(f"your cell raised an error: {message}")
+        elif kind == "part" and isinstance(part, str):
+            seen_parts[part] = event.get("found") is True
+        elif kind == "forbidden-import":
+            report.blocking.append(f"imports {str(event.get('module'))[:60]}, which this exercise does not allow: "
+                                   "that answer earns nothing")
+        elif kind == "model" and isinstance(part, str):
+            models[part] = event
+    return seen_parts, models
 
 
-def _load_like_the_judge(payload, scratch):
-    """``None`` when Keras' safe mode loads the model, as the grader's judge does; else why not."""
-    path = scratch / "model.keras"
-    path.write_bytes(payload)
-    result = subprocess.run([sys.executable, "-c", JUDGE_LOAD, str(path)], capture_output=True, text=True,
-                            timeout=300)
-    try:
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return f"loading it failed: {result.stderr.strip()[-300:]}"
+def judge_saved_models(graded, models, blobs, limits):
+    """The grader's judge's answer for each saved model (``{grade_id: {"error"} or {"problems"}}``).
+
+    The judge loads each model with Keras' safe mode in its own sandbox, as
+    when grading; its hidden cases' answers are not reported by ``check``,
+    only whether the model loaded.
+    """
+    from . import verdict
+
+    saved = {gid: event for gid, event in models.items()
+             if not event.get("error") and not event.get("empty") and blobs.get(event.get("blob"))}
+    return verdict.judge_models(graded, saved, blobs, 0, limits) if saved else {}
+
+
+def model_load_problem(event, blobs, judged):
+    """Why the grader could not load a saved model (``None`` when it could).
+
+    Parameters
+    ----------
+    event : dict
+        The notebook's ``model`` event: ``blob`` names the saved file, or ``error`` says why there is none.
+    blobs : dict
+        The run's blobs by name.
+    judged : dict or None
+        The judge's answer for this model; ``None`` when it gave none.
+    """
+    if event.get("error"):
+        return str(event["error"])[:300]
+    if event.get("empty") or not blobs.get(event.get("blob")):
+        return "the model could not be saved"
+    if not isinstance(judged, dict):
+        return "the grader's model judge gave no answer (it failed or ran out of time)"
+    if "error" in judged:
+        return str(judged["error"])[:300]
+    return None
 
 
 def main(path, assignment=None):
     if not Path(path).exists():
-        raise CourseError(f"NOTEBOOK must be a notebook file, got {str(path)!r}")
+        raise CourseError(f"NOTEBOOK must be a notebook file, got {for_terminal(str(path), 300)!r}")
     report = check(path, assignment)
     print(report.text())
     return 0 if report.will_be_graded else 1

@@ -27,7 +27,7 @@ from . import cgroups, feedback, notebook, reports
 from .course import EXERCISES, CourseError, assignment_notebook
 from .sandbox import Limits, bwrap_path
 from .state import Row, State, assignment_fingerprint, sha256, submission_seed, zero_row
-from .submissions import collect, printable
+from .submissions import collect, find_student, mark_collisions, printable
 
 BATCH_SIZE = 12  # students per worker task: amortises the worker's imports
 # An exercise that trains a Keras model needs minutes where a NumPy one needs
@@ -239,8 +239,9 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     course = Course(assignment)
     limits = course.limits_for(limits or Limits())
     submissions = collect(submissions_dir, assignment, course.source_path.name)  # before OUT is touched
-    if student is not None and student not in {s.student for s in submissions}:
-        raise CourseError(f"no submission of {student!r} in {submissions_dir}")
+    if student is not None:
+        # Asked for as the instructor types it: any spelling of the one identity.
+        student = find_student(submissions, student) or _no_submission(student, submissions_dir)
     if not bwrap_path():
         warn(BWRAP_WARNING)
     no_cgroup = cgroups.unavailable()
@@ -271,6 +272,7 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     for key, page in pages.items():
         _write_page(out, key, page)
     _flag_identical_answers(rows, course.blank_answers)
+    mark_collisions(rows, submissions)
     ordered = [rows[s] for s in sorted(rows)]
     for row in ordered:
         if not (out / "feedback" / f"{row.key}.html").is_file():
@@ -284,6 +286,10 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
     complete = expected <= set(rows) and not any(r.status == "grader-error" for r in ordered)
     grade.elapsed, grade.graded_now = time.monotonic() - started, len(todo)
     return ordered, complete
+
+
+def _no_submission(student, submissions_dir):
+    raise CourseError(f"no submission of {printable(student)!r} in {printable(str(submissions_dir), 300)}")
 
 
 def _known_rows(course, submissions, state, fingerprint, student):

@@ -73,6 +73,9 @@ def parse(raw, name="notebook"):
         # ValueError covers bad JSON and integers too long to convert.
         raise NotebookProblem("invalid-notebook", f"{name} is not valid notebook JSON ({type(exc).__name__})") \
             from None
+    if isinstance(nb, dict) and "worksheets" in nb and "cells" not in nb:
+        raise NotebookProblem("invalid-notebook", f"{name} is an nbformat 3 notebook (cells in worksheets): open "
+                              "it in Jupyter and save it again, which writes nbformat 4")
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise NotebookProblem("invalid-notebook", f"{name} is JSON but not a notebook (no list of cells)")
     if len(nb["cells"]) > MAX_CELLS:

@@ -7,31 +7,30 @@
   gradebooks import as they are;
 * ``index.html``: the class at a glance, sortable, linking every feedback page.
 
-Student names come from file names: every cell that a spreadsheet reads
-starts with a harmless character, and the terminal never gets a raw control
-character.
+Student names come from file names and notes quote notebooks: every text
+goes through :mod:`autograder.untrusted_text` (no escape sequence, control
+or bidi character reaches a table, a page or the terminal), and every cell
+that a spreadsheet reads starts with a harmless character.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import os
 import shutil
 import statistics
 import sys
 from pathlib import Path
 
-from .submissions import printable
+from .untrusted_text import for_csv, for_html, for_terminal
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+NOTES_CELL_CHARS = 2000  # review.csv's notes of one row, joined
 
 
 def cell(value):
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A CSV cell a spreadsheet shows as text, never runs as a formula (see :func:`untrusted_text.for_csv`)."""
+    return for_csv(value)
 
 
 def _write_csv(path, header, rows):
@@ -57,7 +56,8 @@ def write_outputs(out, assignment, rows, parts):
                                f"{r.total if r.raw_total is None else r.raw_total:g}"] if late else [])
                 for r in rows])
     _write_csv(out / "review.csv", ["student", "status", "notes"],
-               [[r.student, r.status, " | ".join(r.notes)] for r in rows if needs_look(r)])
+               [[r.student, r.status, for_terminal(" | ".join(map(str, r.notes)), NOTES_CELL_CHARS)]
+                for r in rows if needs_look(r)])
     column = f"{assignment} ({sum(p for _, p in parts):g} points)"
     _write_csv(out / "canvas.csv", ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column],
                [["", "", "", r.student, "", f"{r.total:g}"] for r in rows])
@@ -82,7 +82,7 @@ def _histogram_svg(values, top, label):
         bars.append(f'<rect x="{index * 36 + 2}" y="{70 - height:.1f}" width="32" height="{height:.1f}" '
                     f'fill="#2b4a6f"><title>{index * 20}-{(index + 1) * 20}%: {count}</title></rect>'
                     f'<text x="{index * 36 + 18}" y="84" font-size="10" text-anchor="middle">{index * 20}%</text>')
-    return (f'<svg role="img" aria-label="{html.escape(label)}" width="182" height="90" '
+    return (f'<svg role="img" aria-label="{for_html(label)}" width="182" height="90" '
             f'viewBox="0 0 182 90">{"".join(bars)}</svg>')
 
 
@@ -113,24 +113,24 @@ def class_page(assignment, rows, parts):
     digest = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
     head = ['<th scope="col" data-sort="text" tabindex="0">student</th>']
-    head += [f'<th scope="col" data-sort="num" tabindex="0">{html.escape(gid)} ({points:g})</th>' for gid, points in parts]
+    head += [f'<th scope="col" data-sort="num" tabindex="0">{for_html(gid)} ({points:g})</th>' for gid, points in parts]
     head += ['<th scope="col" data-sort="num" tabindex="0">total</th>',
              '<th scope="col" data-sort="text" tabindex="0">status</th>']
     body = []
     for row in rows:
-        link = f'<a href="feedback/{html.escape(row.key or row.student)}.html">{html.escape(printable(row.student))}</a>'
-        cells = [f'<td data-value="{html.escape(printable(row.student))}">{link}</td>']
+        link = f'<a href="feedback/{for_html(row.key or row.student)}.html">{for_html(row.student, limit=120)}</a>'
+        cells = [f'<td data-value="{for_html(row.student, limit=120)}">{link}</td>']
         cells += [f'<td data-value="{row.scores.get(g, 0.0):g}">{row.scores.get(g, 0.0):g}</td>' for g, _ in parts]
         cells += [f'<td data-value="{row.total:g}">{row.total:g} / {row.max:g}</td>',
-                  f'<td data-value="{html.escape(row.status)}">{html.escape(row.status)}</td>']
+                  f'<td data-value="{for_html(row.status)}">{for_html(row.status)}</td>']
         body.append(f"<tr>{''.join(cells)}</tr>")
     histograms = []
     for gid, points in [("total", sum(p for _, p in parts)), *parts]:
         values = [r.total if gid == "total" else r.scores.get(gid, 0.0) for r in rows]
-        histograms.append(f"<figure><figcaption>{html.escape(gid)}</figcaption>"
+        histograms.append(f"<figure><figcaption>{for_html(gid)}</figcaption>"
                           f"{_histogram_svg(values, points, f'histogram of {gid}')}</figure>")
-    look = [f"<li><a href=\"feedback/{html.escape(r.key or r.student)}.html\">{html.escape(printable(r.student))}</a>: "
-            f"{html.escape(r.status)} – {html.escape(printable(' | '.join(r.notes), 300))}</li>"
+    look = [f"<li><a href=\"feedback/{for_html(r.key or r.student)}.html\">{for_html(r.student, limit=120)}</a>: "
+            f"{for_html(r.status)} – {for_html(' | '.join(map(str, r.notes)), limit=300)}</li>"
             for r in rows if needs_look(r)]
     style = ("body{font-family:system-ui,sans-serif;margin:1rem;color:#1b1b1b}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}th{cursor:pointer;background:#eef3fa}"
@@ -138,8 +138,8 @@ def class_page(assignment, rows, parts):
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(assignment)}: the class</title><style>{style}</style></head><body>"
-            f"<h1>{html.escape(assignment)}: {len(rows)} submissions</h1>"
+            f"<title>{for_html(assignment)}: the class</title><style>{style}</style></head><body>"
+            f"<h1>{for_html(assignment)}: {len(rows)} submissions</h1>"
             f'<div class="hist">{"".join(histograms)}</div>'
             f"<h2>Need a look ({len(look)})</h2><ul>{''.join(look) or '<li>none</li>'}</ul>"
             f"<h2>Grades</h2><p>Click a column's heading to sort.</p><div class=\"scroll\"><table><thead><tr>"
@@ -170,7 +170,7 @@ def summary(rows, parts, seconds=None, graded_now=0, width=None):
         zero = sum(1 for s in scores if s <= 0) / len(scores)
         full = sum(1 for s in scores if s >= points - 1e-9) / len(scores)
         warn = "   <- everyone scored 0: check the exercise and its tests" if zero == 1 and len(rows) > 2 else ""
-        lines.append(f"  {gid:<32} {statistics.mean(scores):5.2f} of {points:g}   zero {zero:4.0%}   "
+        lines.append(f"  {for_terminal(gid, 60):<32} {statistics.mean(scores):5.2f} of {points:g}   zero {zero:4.0%}   "
                      f"full {full:4.0%}{warn}")
     if seconds is not None:
         rate = f", {60 * graded_now / seconds:.1f} submissions a minute" if graded_now and seconds > 0 else ""
@@ -180,7 +180,7 @@ def summary(rows, parts, seconds=None, graded_now=0, width=None):
         lines.append(f"{len(flagged)} need a human look (details in review.csv):")
         for row in flagged:
             note = row.notes[0] if row.notes else ""
-            lines.append(printable(f"  {row.student}: {row.status}" + (f": {note}" if note else ""), width * 2))
+            lines.append(for_terminal(f"  {row.student}: {row.status}" + (f": {note}" if note else ""), width * 2))
     else:
         lines.append("no submission needs a human look")
     return "\n".join(lines)
@@ -200,7 +200,7 @@ class Progress:
                         desc="grading")
 
     def update(self, row):
-        self.bar.set_postfix_str(printable(f"{row.student}: {row.total:g}/{row.max:g} {row.status}", 60),
+        self.bar.set_postfix_str(for_terminal(f"{row.student}: {row.total:g}/{row.max:g} {row.status}", 60),
                                  refresh=False)
         self.bar.update(1)
 

@@ -20,6 +20,27 @@ from pathlib import Path
 from .course import ROOT
 
 STATE_VERSION = 2
+MAX_NOTES = 20  # per row: review.csv, the class page and the terminal show them all
+MAX_NOTE_CHARS = 500
+# Kept first when a row's notes are cut: what decides its status.
+URGENT_NOTES = ("unsandboxed", "tampering", "the notebook", "file identical to")
+
+
+def bounded_notes(notes):
+    """``notes`` as at most :data:`MAX_NOTES` strings of at most :data:`MAX_NOTE_CHARS`, saying what was cut.
+
+    A notebook that raises in every one of its cells, or trips a flag a
+    thousand times, must not make its row (and the class's tables) grow
+    without bound.
+    """
+    notes = list(notes) if isinstance(notes, (list, tuple)) else [notes]
+    if len(notes) > MAX_NOTES:  # a flood of duplicated cells must not push a tampering flag out
+        notes.sort(key=lambda note: not str(note).startswith(URGENT_NOTES))
+    kept = [text if len(text) <= MAX_NOTE_CHARS else text[:MAX_NOTE_CHARS - 1] + "…"
+            for text in map(str, notes[:MAX_NOTES])]
+    if len(notes) > MAX_NOTES:
+        kept[-1] = f"… and {len(notes) - MAX_NOTES + 1} more notes (a row keeps {MAX_NOTES})"
+    return kept
 
 
 @dataclass
@@ -41,6 +62,9 @@ class Row:
     submitted: str = ""  # UTC
     late: int = 0  # started days (or hours) late
     penalty: float = 0.0  # fraction of the points earned
+
+    def __post_init__(self):
+        self.notes = bounded_notes(self.notes)
 
     @classmethod
     def from_dict(cls, data):

@@ -45,15 +45,18 @@ def test_collect_reads_both_layouts_and_names_every_problem(tmp_path):
     write(tmp_path / "bad name!.ipynb", release())
     write(tmp_path / "bell\x07.ipynb", release())
     found = {s.student: s for s in collect(tmp_path, ASSIGNMENT, NAME)}
-    assert sorted(found) == ["ann", "bad name!", "bell\x07", "ben", "cat", "dan", "eve"]
-    assert found["ann"].status == "duplicate"
+    assert sorted(found) == ["ann", "bad name!", "bell", "ben", "cat", "dan", "eve", "notes"]
+    # ann twice: one row, the newest entry graded, a note naming both.
+    assert found["ann"].status == "ok" and found["ann"].path.name == "ann.ipynb"
+    assert "'ann'" in found["ann"].collision and "'ann.ipynb'" in found["ann"].collision
+    assert found["notes"].status == "bad-file" and "not a notebook" in found["notes"].problem
     assert found["ben"].status == "wrong-assignment" and "01-architecture" in found["ben"].problem
     assert found["cat"].status == "missing-notebook" and "other.ipynb" in found["cat"].problem
     assert found["dan"].status == "ok" and found["dan"].path.name == "dan.ipynb"
     assert found["eve"].status == "ok"  # read, and found empty, when it is graded
     # Any printable name is graded, under a key that is safe as a file name.
     assert found["bad name!"].status == "ok" and found["bad name!"].key.startswith("bad_name-")
-    assert found["bell\x07"].status == "bad-name" and "\\x07" in found["bell\x07"].problem
+    assert found["bell"].status == "bad-name" and "\\x07" in found["bell"].problem
 
 
 def test_missing_submissions_folder_is_an_error_that_names_it(tmp_path):

@@ -55,8 +55,47 @@ def test_summary_scales_to_the_terminal_and_says_how_each_part_went():
     assert "6 need a human look" in text
 
 
-def test_terminal_output_escapes_control_characters():
-    odd = [Row("ann\x1b[2J", "ann", {"a_tests": 0.0, "b_tests": 0.0}, 0.0, 5.0, "flagged", ["x\x07"])]
+HOSTILE = "ann\x1b[2J\x1b]0;title\x07\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\\x9b31m\u202eevil\x07"
+
+
+def test_terminal_output_drops_escape_sequences_whole():
+    odd = [Row(HOSTILE, "ann", {"a_tests": 0.0, "b_tests": 0.0}, 0.0, 5.0, "flagged", ["x\x07\x1b[31m"])]
     text = summary(odd, PARTS, width=80)
-    assert "\x1b" not in text and "\x07" not in text and "\\x1b" in text
-    assert "\x1b" not in class_page("a", odd, PARTS)
+    line = text.splitlines()[-1]
+    assert line == "  annlinkevil: flagged: x", line  # no "[2J", no title, no colour, no bidi override
+
+
+def test_every_table_and_the_class_page_go_through_one_boundary(tmp_path):
+    odd = [Row(HOSTILE, "ann", {"a_tests": 1.0, "b_tests": 0.0}, 1.0, 5.0, "flagged",
+               ["note \x1b[2J\u202e", "=cmd|' /C calc'!A0"]),
+           Row("=HYPERLINK(1)", "hyper", {}, 0.0, 5.0, "ok", [])]
+    write_outputs(tmp_path, "02-convolution\x1b[5m", odd, PARTS)
+    for name in ("grades.csv", "review.csv", "canvas.csv", "moodle.csv", "index.html"):
+        text = (tmp_path / name).read_text()
+        for bad in ("\x1b", "\x07", "\x9b", "\u202e", "[2J", "]0;"):
+            assert bad not in text, (name, bad)
+        if name.endswith(".csv"):
+            for row in csv.reader(open(tmp_path / name)):
+                assert not any(c.startswith(("=", "+", "-", "@")) for c in row), (name, row)
+    grades = list(csv.DictReader(open(tmp_path / "grades.csv")))
+    assert [r["student"] for r in grades] == ["annlinkevil", "'=HYPERLINK(1)"]
+
+
+def test_a_flood_of_notes_is_cut_where_the_row_is_made(tmp_path):
+    from autograder.state import MAX_NOTE_CHARS, MAX_NOTES
+
+    flood = Row("ann", "ann", {}, 0.0, 5.0, "flagged", [f"cell {n}: " + "x" * 10_000 for n in range(1_000)])
+    assert len(flood.notes) == MAX_NOTES and max(map(len, flood.notes)) <= MAX_NOTE_CHARS
+    assert flood.notes[-1].startswith("… and 981 more notes")
+    write_outputs(tmp_path, "02-convolution", [flood], PARTS)
+    assert (tmp_path / "review.csv").stat().st_size < 5_000
+    assert (tmp_path / "index.html").stat().st_size < 20_000
+    assert len(summary([flood], PARTS, width=80)) < 2_000
+
+
+def test_cut_notes_keep_what_decides_the_status():
+    notes = [f"cell 'x{n}' appears twice; the first is used" for n in range(100)] + ["tampering: forged results"]
+    row = Row("ann", "ann", {}, 0.0, 5.0, "flagged", notes)
+    assert row.notes[0] == "tampering: forged results" and row.notes[1] == notes[0]
+    short = Row("ben", "ben", {}, 0.0, 5.0, "ok", ["b", "tampering: x"])
+    assert short.notes == ["b", "tampering: x"]  # nothing cut, nothing moved
