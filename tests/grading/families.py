@@ -61,3 +61,17 @@ def gradient_accumulated_like(assignment, part, item, index):
 
     answer.__name__ = f"{part}_gradient_{item}_in_zeros_like_of_argument_{index}"
     return answer
+
+
+def stride_defaults_to_size(assignment, part, size_index):
+    """The solution behind ``stride = settings.get("stride", size)``: an explicit ``stride=None`` reaches the
+    output size's formula and raises, though the signature's default (None: equal to size) allows it."""
+
+    def answer(*args, **kwargs):
+        size = args[size_index] if len(args) > size_index else kwargs.get("size", 2)
+        stride = kwargs.get("stride", size)
+        (8 - size) // stride  # noqa: B018 - the answer's own output-size formula: TypeError on None
+        return _solution(assignment, part)(*args, **{**kwargs, "stride": stride})
+
+    answer.__name__ = f"{part}_stride_read_with_a_default_of_size"
+    return answer

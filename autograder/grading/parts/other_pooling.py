@@ -68,6 +68,10 @@ def fixed_inputs():
         ("x (1, 2, 3, 7) of integers (int64), size=2, stride=1, padding=1", integers, 2, dict(stride=1, padding=1)),
         ("x (1, 2, 3, 7) of integers (int64), size=3, stride=2", integers, 3, dict(stride=2)),
         ("x (1, 1, 2, 2), size=2, stride=1, padding=1", small, 2, dict(stride=1, padding=1)),
+        # stride=None passed explicitly (the signature's default, "equal to size"), with and without padding.
+        ("x (1, 2, 3, 7) of integers (int64), size=2, stride=None, padding=1", integers, 2,
+         dict(stride=None, padding=1)),
+        ("x (1, 1, 3, 3), size=3, stride=None", ramp, 3, dict(stride=None)),
     ]
 
 
