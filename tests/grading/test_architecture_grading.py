@@ -187,6 +187,14 @@ def copy_check_tolerances_swapped(a, b, dy, dx):
     return _copy_check(a, b, dy, dx, rtol=1e-9, atol=1e-6)
 
 
+def copy_check_arrays_swapped(a, b, dy, dx):
+    """np.allclose(a, b): the relative bound scales with |b|, not with |a| as stated."""
+    h, w = a.shape
+    part_a = a[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    part_b = b[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
+    return bool(np.allclose(part_a, part_b, rtol=1e-6, atol=1e-9))
+
+
 
 def _field(layers, *, strides=True, own_stride=False, dilation=True, start=1):
     size, jump = start, 1
@@ -470,7 +478,7 @@ WRONG = {
               shift_without_large_shift_guard, shift_guard_only_rows],
     "is_shifted_copy": [copy_check_with_roll, copy_check_exact, copy_check_wrong_direction,
                         copy_check_overlap_one_short, copy_check_always_true, copy_check_allclose_defaults,
-                        copy_check_tolerances_swapped],
+                        copy_check_tolerances_swapped, copy_check_arrays_swapped],
     # dense biases counted; conv biases forgotten; the slides' rounding; not a pair
     "explosion": [(200 * 200 * 40_000 + 40_000, 1664), (200 * 200 * 40_000, 64 * 25), (2_000_000_000, 1664),
                   200 * 200 * 40_000, (1.6e9 + 0.5, 1664)],

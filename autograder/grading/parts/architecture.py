@@ -270,6 +270,15 @@ def _is_shifted_copy_cases(rng):
             b[1:, 1:] = a[:-1, :-1]
             b[3, 4] += factor * bound[2, 3]
             add(f"{label}, one cell off by {factor}x the stated tolerance", a, b, 1, 1, expected)
+    # The bound is relative to a's value (np.allclose(b, a) scales by |a|), not b's: near 1000, a cell off by
+    # between 1e-9 + 1e-6 |a| and 1e-9 + 1e-6 |b| (b larger) is outside it, and np.allclose(a, b) lets it in.
+    a = 1000.0 + base
+    b = a.copy()
+    b[1:, 1:] = a[:-1, :-1]
+    bound_a = 1e-9 + 1e-6 * abs(a[2, 3])
+    bound_b = 1e-9 + 1e-6 * (abs(a[2, 3]) + bound_a)
+    b[3, 4] += (bound_a + bound_b) / 2
+    add("values near 1000, one cell off by just over the stated tolerance (relative to a, not b)", a, b, 1, 1, False)
     # A layer that adds a position-dependent bias is not equivariant.
     x, w = rng.standard_normal((12, 12)), rng.standard_normal((3, 3))
     ramp = np.arange(10.0)[:, None] * np.ones(10)
