@@ -162,6 +162,28 @@ def two_layer_net_fixed_seed(x_train, y_train, seed):
     return _solution("train_two_layer_net")(x_train, y_train, 12345)
 
 
+def _solution_loop_initialised_with(w2_mean, w2_std, b2):
+    """The solution's loop (same batches, steps and rates) from another initial w2 and b2."""
+
+    def train(x_train, y_train, seed):
+        rng = np.random.default_rng(seed)
+        params = [rng.normal(0.0, np.sqrt(2 / 64), (64, 100)), np.zeros(100),
+                  rng.normal(w2_mean, w2_std, (100, 10)), np.full(10, b2)]
+        configs = [{"learning_rate": 0.05, "momentum": 0.9} for _ in params]
+        loss_of, step = _solution("two_layer_loss"), _solution("sgd_momentum")
+        for _ in range(100):
+            order = rng.permutation(len(x_train))
+            for start in range(0, len(order), 64):
+                batch = order[start:start + 64]
+                _, *grads = loss_of(x_train[batch], y_train[batch], *params)
+                for index, grad in enumerate(grads):
+                    params[index], configs[index] = step(params[index], grad, configs[index])
+        return tuple(params)
+
+    train.__name__ = f"two_layer_net_w2_from_N({w2_mean:g}, {w2_std:g})_b2_{b2:g}"
+    return train
+
+
 def transposed_weights(x_train, y_train, seed):
     w1, b1, w2, b2 = _solution("train_two_layer_net")(x_train, y_train, seed)
     return w1.T, b1, w2.T, b2
@@ -209,7 +231,11 @@ WRONG = {
     "sgd_momentum": [momentum_steps_of(_forgetting_velocity), momentum_steps_of(_velocity_added_with_the_wrong_sign)],
     "two_layer_loss": [two_layer_loss_with_a_stale_cache, two_layer_loss_relu_on_the_output_gradient],
     "train_two_layer_net": [untrained_two_layer_net, two_layer_net_with_forgetful_momentum, transposed_weights,
-                            two_layer_net_global_generator, two_layer_net_fixed_seed],
+                            two_layer_net_global_generator, two_layer_net_fixed_seed,
+                            # He initialisation misread: w2 a constant, w2 shifted, the output biases not zero.
+                            _solution_loop_initialised_with(np.sqrt(2 / 100), 0.0, 0.0),
+                            _solution_loop_initialised_with(1.0, np.sqrt(2 / 100), 0.0),
+                            _solution_loop_initialised_with(0.0, np.sqrt(2 / 100), 0.1)],
 }
 RIGHT = {
     "relu_forward": [relu_forward_with_where],

@@ -6,7 +6,8 @@ between a cell's ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines and
 builds one mutated source per pair. The classes: comparison and arithmetic
 operator swaps, a constant changed by ±1, a slice bound off by one, a term
 of a sum or difference dropped, the first two arguments of a call swapped,
-a keyword argument dropped, a unary minus dropped, ``and``/``or`` swapped.
+a keyword argument dropped, a unary minus dropped, ``and``/``or`` swapped, a ``range`` bound ±1, an
+accumulation (``+=``) that overwrites, a statement dropped, the first two returned items swapped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ BINARY_SWAPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: 
                 ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}
 COMPARE_SWAPS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
                  ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
+
+
+def _is_docstring(node):
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _plus(node, delta):
@@ -48,6 +53,12 @@ def replacements(node):
         if node.lower is not None:
             yield "slice lower+1", ast.Slice(_plus(node.lower, 1), node.upper, node.step)
     elif isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Name) and node.func.id == "range":
+            for index, arg in enumerate(node.args):
+                for delta in (1, -1):
+                    args = list(node.args)
+                    args[index] = _plus(arg, delta)
+                    yield f"range argument {index + 1} {delta:+d}", ast.Call(node.func, args, node.keywords)
         if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
             yield "swap arguments 1 and 2", ast.Call(node.func, [node.args[1], node.args[0], *node.args[2:]],
                                                      node.keywords)
@@ -57,6 +68,14 @@ def replacements(node):
                                                               node.keywords[:index] + node.keywords[index + 1:])
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         yield "drop unary minus", node.operand
+    elif isinstance(node, ast.AugAssign):
+        yield "overwrite instead of accumulate", ast.Assign([node.target], node.value)
+        yield "drop statement", ast.Pass()
+    elif isinstance(node, (ast.Assign, ast.Expr)) and not _is_docstring(node):
+        yield "drop statement", ast.Pass()
+    elif isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and len(node.value.elts) >= 2:
+        elts = node.value.elts
+        yield "swap returned items 1 and 2", ast.Return(ast.Tuple([elts[1], elts[0], *elts[2:]], ast.Load()))
     elif isinstance(node, ast.BoolOp):
         other = ast.Or if isinstance(node.op, ast.And) else ast.And
         yield f"{type(node.op).__name__}->{other.__name__}", ast.BoolOp(other(), node.values)

@@ -218,6 +218,30 @@ def _same_weights(a, b):
         return False
 
 
+def _initialisation_problem(value):
+    """Whether the returned weights keep what He initialisation with zero biases starts from, or ``None``.
+
+    Softmax cross-entropy's gradient sums to 0 over the classes, for every
+    sample: so do ``dw2``'s rows and ``db2``, and every SGD-with-momentum step
+    leaves the class-sums of ``w2``'s rows and of ``b2`` where they started.
+    With zero biases, ``b2`` sums to 0 at the end; with ``w2`` drawn from
+    N(0, 2 / H), the mean over the rows of each row's class-mean is N(0, 2 / (10 H^2)):
+    within 10 of its standard deviations of 0 whatever the seed. A constant
+    or shifted ``w2``, or a non-zero ``b2``, shows long after training.
+    """
+    try:
+        _, _, w2, b2 = (np.asarray(v, dtype=np.float64) for v in value)
+        hidden = w2.shape[0]
+        row_means = w2.mean(axis=1)
+    except (TypeError, ValueError, IndexError):
+        return "returned something else than the four arrays (w1, b1, w2, b2)"
+    if abs(b2.sum()) > 1e-6:
+        return "b2 does not sum to 0 over the classes: were the biases initialised to zero?"
+    if abs(row_means.mean()) > 10 * np.sqrt(2 / (10 * hidden ** 2)):
+        return "w2's rows keep a common offset over the classes: was w2 drawn from N(0, 2 / fan-in)?"
+    return None
+
+
 def _train_cases(rng):
     """Three runs: seed 0 (judged by held-out accuracy), seed 0 again (the same weights), another seed (others).
 
@@ -256,7 +280,9 @@ def _train_cases(rng):
             Case("trained again with seed 0: the same weights as the first run", (x_train, y_train, 0),
                  predicate=same_as_first),
             Case(f"trained with seed {other}: other weights than seed 0's, and held-out accuracy at least "
-                 f"{MIN_ACCURACY:.0%}", (x_train, y_train, other), predicate=other_than_first)]
+                 f"{MIN_ACCURACY:.0%}", (x_train, y_train, other), predicate=other_than_first),
+            Case(f"trained with seed {other + 1}: the initialisation (He, zero biases) that training keeps in w2 and b2",
+                 (x_train, y_train, other + 1), predicate=_initialisation_problem)]
 
 
 def digits_files(seed=None):
