@@ -17,7 +17,7 @@ export MPLBACKEND := Agg
 # and the grader's sandbox (bubblewrap). The book itself needs none of them.
 APT_PACKAGES := chromium bubblewrap
 
-.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade gradescope bench bench-grade clean
+.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade gradescope bench bench-grade mutants clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
@@ -28,6 +28,7 @@ help:
 	@echo "make gradescope ASSIGNMENT=02-convolution [OUT=file.zip]  Gradescope's autograder zip"
 	@echo "make bench       time cnnkit against TensorFlow, and a cnnkit.nn epoch against Keras"
 	@echo "make bench-grade submissions per minute of the autograder"
+	@echo "make mutants     kill rate of the hidden cases on AST mutants of every solution (not in make test)"
 	@echo "make clean       remove build outputs (keeps the environment)"
 
 setup: $(STAMP)
@@ -100,6 +101,11 @@ bench: setup
 
 bench-grade: setup system-deps
 	$(BIN)/python bench/bench_autograder.py
+
+# Not part of `make test`: a few minutes. Fails when a part's kill rate is under 90% or the whole under 98%;
+# tests/mutation/equivalent.txt lists the mutants that compute the same, each with its reason.
+mutants: setup
+	$(BIN)/python tests/mutation/run_mutants.py --survivors
 
 clean:
 	rm -rf _build .pytest_cache

@@ -187,6 +187,14 @@ def copy_check_tolerances_swapped(a, b, dy, dx):
     return _copy_check(a, b, dy, dx, rtol=1e-9, atol=1e-6)
 
 
+def copy_check_arrays_swapped(a, b, dy, dx):
+    """np.allclose(a, b): the relative bound scales with |b|, not with |a| as stated."""
+    h, w = a.shape
+    part_a = a[max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    part_b = b[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)]
+    return bool(np.allclose(part_a, part_b, rtol=1e-6, atol=1e-9))
+
+
 
 def _field(layers, *, strides=True, own_stride=False, dilation=True, start=1):
     size, jump = start, 1
@@ -267,15 +275,27 @@ def _size(n, k, s, p, *, rounding="floor", pad_sides=2, use_stride=True):
     return (-(-top // s) if rounding == "ceil" else top // s) + (0 if rounding == "no +1" else 1)
 
 
+def _stride(layer, k, default, lookup):
+    """The stride as the table says (``lookup="table"``) or as a usual misreading of it does."""
+    if lookup == "required":  # layer["stride"]: raises when the key is left out
+        return layer["stride"] if layer["stride"] is not None else default
+    if lookup == "get_with_default":  # layer.get("stride", size): None passes through and the formula raises
+        return layer.get("stride", default)
+    if lookup == "conv_default_kernel" and layer["type"] == "conv":
+        return layer.get("stride") or k
+    return layer.get("stride") if layer.get("stride") is not None else default
+
+
 def _shape(layer, shape, *, conv_keeps_channels=False, pool_stride_one=False, flatten_channels_only=False,
-           global_keeps_maps=False, **size_mistakes):
+           global_keeps_maps=False, stride_lookup="table", padding_default=0, activations_flatten=False,
+           **size_mistakes):
     kind = layer["type"]
     if kind in ("conv", "maxpool", "avgpool"):
         c, h, w = shape
         k = layer["kernel"] if kind == "conv" else layer["size"]
         default = 1 if (kind == "conv" or pool_stride_one) else k
-        s = layer.get("stride") if layer.get("stride") is not None else default
-        p = layer.get("padding", 0)
+        s = _stride(layer, k, default, stride_lookup)
+        p = layer["padding"] if padding_default == "required" else layer.get("padding", padding_default)
         channels = layer["filters"] if kind == "conv" and not conv_keeps_channels else c
         return (channels, _size(h, k, s, p, **size_mistakes), _size(w, k, s, p, **size_mistakes))
     if kind == "dense":
@@ -284,13 +304,14 @@ def _shape(layer, shape, *, conv_keeps_channels=False, pool_stride_one=False, fl
         return (shape[0],) if flatten_channels_only else (int(np.prod(shape)),)
     if kind in ("globalavgpool", "globalmaxpool"):
         return (shape[0], 1, 1) if global_keeps_maps else (shape[0],)
-    return tuple(shape)
+    return (int(np.prod(shape)),) if activations_flatten else tuple(shape)
 
 
 def _params(layer, shape, *, forget_channels=False, always_bias=False, never_bias=False, pool_params=False,
-            bias_per_input_channel=False):
+            bias_per_input_channel=False, bias_required=False):
     kind = layer["type"]
-    bias = (layer.get("bias", True) or always_bias) and not never_bias
+    bias = ((layer["bias"] if bias_required and kind in ("conv", "dense") else layer.get("bias", True))
+            or always_bias) and not never_bias
     if kind == "conv":
         f, c, k = layer["filters"], 1 if forget_channels else shape[0], layer["kernel"]
         return f * c * k * k + ((shape[0] if bias_per_input_channel else f) if bias else 0)
@@ -302,9 +323,9 @@ def _params(layer, shape, *, forget_channels=False, always_bias=False, never_bia
 
 
 def _macs(layer, shape, *, with_bias=False, input_size=False, forget_channels=False, pool_macs=False,
-          dense_bias=False):
+          dense_bias=False, **shape_mistakes):
     kind = layer["type"]
-    out = _shape(layer, shape)
+    out = _shape(layer, shape, **shape_mistakes)
     if kind == "conv":
         f, c, k = layer["filters"], 1 if forget_channels else shape[0], layer["kernel"]
         ho, wo = (shape[1], shape[2]) if input_size else out[1:]
@@ -345,6 +366,25 @@ macs_input_size = _named(_macs, "macs_input_size", "the input's H W in place of 
 macs_forget_channels = _named(_macs, "macs_forget_channels", forget_channels=True)
 macs_count_pooling = _named(_macs, "macs_count_pooling", pool_macs=True)
 macs_dense_bias = _named(_macs, "macs_dense_bias", dense_bias=True)
+# The stated domain: optional keys left out, spelled at their default, or (pooling's stride) None.
+shape_pool_stride_get_default = _named(_shape, "shape_pool_stride_get_default",
+                                       'layer.get("stride", size): raises on stride None', stride_lookup="get_with_default")
+shape_stride_required = _named(_shape, "shape_stride_required", 'layer["stride"]: raises when it is left out',
+                               stride_lookup="required")
+shape_padding_required = _named(_shape, "shape_padding_required", 'layer["padding"]: raises when it is left out',
+                                padding_default="required")
+shape_conv_stride_default_kernel = _named(_shape, "shape_conv_stride_default_kernel",
+                                          "a conv's missing stride read as its kernel (pooling's default)",
+                                          stride_lookup="conv_default_kernel")
+shape_conv_padding_default_one = _named(_shape, "shape_conv_padding_default_one", "a missing padding read as 1",
+                                        padding_default=1)
+shape_activations_flatten = _named(_shape, "shape_activations_flatten", "relu/dropout/softmax on maps flatten them",
+                                   activations_flatten=True)
+params_bias_required = _named(_params, "params_bias_required", 'layer["bias"]: raises when it is left out',
+                              bias_required=True)
+macs_stride_required = _named(_macs, "macs_stride_required", stride_lookup="required")
+macs_conv_stride_default_kernel = _named(_macs, "macs_conv_stride_default_kernel", stride_lookup="conv_default_kernel")
+macs_padding_default_one = _named(_macs, "macs_padding_default_one", padding_default=1)
 
 
 def shape_as_list_of_floats(layer, input_shape):
@@ -402,6 +442,24 @@ def totals_same_input_for_all(layers, input_shape):
     return out, params, macs
 
 
+def totals_pool_stride_get_default(layers, input_shape):
+    return _totals(layers, input_shape, shape_fn=shape_pool_stride_get_default, macs_fn=macs_conv_stride_default_kernel)
+
+
+def totals_padding_required(layers, input_shape):
+    return _totals(layers, input_shape, shape_fn=shape_padding_required)
+
+
+def totals_activations_flatten(layers, input_shape):
+    return _totals(layers, input_shape, shape_fn=shape_activations_flatten)
+
+
+def totals_output_as_vector(layers, input_shape):
+    """The output shape given as a vector of its size: right only for stacks that end in a vector."""
+    shape, params, macs = _totals(layers, input_shape)
+    return (int(np.prod(shape)),), params, macs
+
+
 def totals_as_lists(layers, input_shape):
     """Correct: a list [shape as a list, params, macs], NumPy ints."""
     shape, params, macs = _totals(layers, input_shape)
@@ -420,18 +478,22 @@ WRONG = {
               shift_without_large_shift_guard, shift_guard_only_rows],
     "is_shifted_copy": [copy_check_with_roll, copy_check_exact, copy_check_wrong_direction,
                         copy_check_overlap_one_short, copy_check_always_true, copy_check_allclose_defaults,
-                        copy_check_tolerances_swapped],
+                        copy_check_tolerances_swapped, copy_check_arrays_swapped],
     # dense biases counted; conv biases forgotten; the slides' rounding; not a pair
     "explosion": [(200 * 200 * 40_000 + 40_000, 1664), (200 * 200 * 40_000, 64 * 25), (2_000_000_000, 1664),
                   200 * 200 * 40_000, (1.6e9 + 0.5, 1664)],
     "layer_output_shape": [shape_ceil, shape_without_plus_one, shape_pads_one_side, shape_ignores_stride,
                            shape_conv_keeps_channels, shape_pool_stride_one, shape_flatten_channels_only,
-                           shape_global_keeps_maps],
+                           shape_global_keeps_maps, shape_pool_stride_get_default, shape_stride_required,
+                           shape_padding_required, shape_conv_stride_default_kernel, shape_conv_padding_default_one,
+                           shape_activations_flatten],
     "layer_params": [params_forget_channels, params_ignore_bias_flag, params_never_bias, params_count_pooling,
-                     params_bias_per_input_channel],
-    "layer_macs": [macs_with_bias, macs_input_size, macs_forget_channels, macs_count_pooling, macs_dense_bias],
+                     params_bias_per_input_channel, params_bias_required],
+    "layer_macs": [macs_with_bias, macs_input_size, macs_forget_channels, macs_count_pooling, macs_dense_bias,
+                   macs_stride_required, macs_conv_stride_default_kernel, macs_padding_default_one],
     "stack_totals": [totals_with_bias_macs, totals_forget_channels, totals_count_pooling, totals_ceil,
-                     totals_convs_only, totals_same_input_for_all],
+                     totals_convs_only, totals_same_input_for_all, totals_pool_stride_get_default,
+                     totals_padding_required, totals_activations_flatten, totals_output_as_vector],
 }
 RIGHT = {
     "explosion": [(1.6e9, 1664.0), [np.int64(1_600_000_000), np.int64(1664)]],

@@ -7,6 +7,7 @@ every point). The optimizer part is graded through the course's
 """
 
 import numpy as np
+import pytest
 
 from autograder.grading import grade_part
 
@@ -151,6 +152,38 @@ def two_layer_net_with_forgetful_momentum(x_train, y_train, seed):
     return tuple(params)
 
 
+def two_layer_net_global_generator(x_train, y_train, seed):
+    """The solution's loop seeded from NumPy's global generator, not from ``seed``: every run differs."""
+    return _solution("train_two_layer_net")(x_train, y_train, int(np.random.randint(1 << 30)))
+
+
+def two_layer_net_fixed_seed(x_train, y_train, seed):
+    """The solution's loop with a seed of its own: every seed gives the same weights."""
+    return _solution("train_two_layer_net")(x_train, y_train, 12345)
+
+
+def _solution_loop_initialised_with(w2_mean, w2_std, b2):
+    """The solution's loop (same batches, steps and rates) from another initial w2 and b2."""
+
+    def train(x_train, y_train, seed):
+        rng = np.random.default_rng(seed)
+        params = [rng.normal(0.0, np.sqrt(2 / 64), (64, 100)), np.zeros(100),
+                  rng.normal(w2_mean, w2_std, (100, 10)), np.full(10, b2)]
+        configs = [{"learning_rate": 0.05, "momentum": 0.9} for _ in params]
+        loss_of, step = _solution("two_layer_loss"), _solution("sgd_momentum")
+        for _ in range(100):
+            order = rng.permutation(len(x_train))
+            for start in range(0, len(order), 64):
+                batch = order[start:start + 64]
+                _, *grads = loss_of(x_train[batch], y_train[batch], *params)
+                for index, grad in enumerate(grads):
+                    params[index], configs[index] = step(params[index], grad, configs[index])
+        return tuple(params)
+
+    train.__name__ = f"two_layer_net_w2_from_N({w2_mean:g}, {w2_std:g})_b2_{b2:g}"
+    return train
+
+
 def transposed_weights(x_train, y_train, seed):
     w1, b1, w2, b2 = _solution("train_two_layer_net")(x_train, y_train, seed)
     return w1.T, b1, w2.T, b2
@@ -197,7 +230,12 @@ WRONG = {
     "softmax_cross_entropy": [softmax_without_max_shift, softmax_gradient_not_divided_by_n, softmax_summed_loss],
     "sgd_momentum": [momentum_steps_of(_forgetting_velocity), momentum_steps_of(_velocity_added_with_the_wrong_sign)],
     "two_layer_loss": [two_layer_loss_with_a_stale_cache, two_layer_loss_relu_on_the_output_gradient],
-    "train_two_layer_net": [untrained_two_layer_net, two_layer_net_with_forgetful_momentum, transposed_weights],
+    "train_two_layer_net": [untrained_two_layer_net, two_layer_net_with_forgetful_momentum, transposed_weights,
+                            two_layer_net_global_generator, two_layer_net_fixed_seed,
+                            # He initialisation misread: w2 a constant, w2 shifted, the output biases not zero.
+                            _solution_loop_initialised_with(np.sqrt(2 / 100), 0.0, 0.0),
+                            _solution_loop_initialised_with(1.0, np.sqrt(2 / 100), 0.0),
+                            _solution_loop_initialised_with(0.0, np.sqrt(2 / 100), 0.1)],
 }
 RIGHT = {
     "relu_forward": [relu_forward_with_where],
@@ -230,6 +268,12 @@ def test_the_first_batch_cache_fails_every_later_batch():
 
 
 def test_the_solution_loop_trains_the_solution_network_with_any_seed():
-    for seed in (1, 2):
+    for offset in (1, 2):
         assert_full_marks(f"{ASSIGNMENT}/train_two_layer_net",
-                          lambda x, y, _seed, s=seed: _solution("train_two_layer_net")(x, y, s))
+                          lambda x, y, seed, s=offset: _solution("train_two_layer_net")(x, y, seed + s))
+
+
+@pytest.mark.parametrize("wrong, case", [(two_layer_net_global_generator, 2), (two_layer_net_fixed_seed, 3)])
+def test_a_loop_that_ignores_its_seed_loses_the_reproducibility_case(wrong, case):
+    report = grade_part(f"{ASSIGNMENT}/train_two_layer_net", wrong)
+    assert [number for number, _, _ in report.problems] == [case], report.text()

@@ -5,6 +5,8 @@ import pytest
 
 from autograder.grading import grade_part
 
+from .families import gradient_accumulated_like, operand_casts
+
 
 ASSIGNMENT = "02-convolution"
 
@@ -387,6 +389,14 @@ RIGHT = {
     "dense_to_conv": [dense_to_conv_from_lists],
     "conv1x1": [conv1x1_by_matmul, conv1x1_as_a_pixel_loop],
 }
+
+# Families, generated for every operand: each float argument of a part that promises float64 cast to float32;
+# the backward pass's dw accumulated in np.zeros_like(w), which an integer kernel makes an integer array.
+FLOAT_OPERANDS = {"correlate1d": ("x", "w"), "convolve1d": ("x", "w"), "conv2d": ("x", "w", "b"),
+                  "conv2d_backward": ("dout", "x", "w"), "conv_transpose2d": ("y", "w"), "conv1x1": ("x", "w", "b")}
+for _part, _names in FLOAT_OPERANDS.items():
+    WRONG[_part] = WRONG[_part] + operand_casts(ASSIGNMENT, _part, _names)
+WRONG["conv2d_backward"].append(gradient_accumulated_like(ASSIGNMENT, "conv2d_backward", 1, 2))
 
 
 def test_feedback_names_the_returned_value():

@@ -7,6 +7,8 @@ import pytest
 
 from autograder.course import assignment_notebook
 from autograder.grading import cases_for, get_part, grade_part
+
+from .families import in_input_dtype, operand_casts
 from autograder.grading.parts.feature_maps import (LINE_THRESHOLD, SOBEL_X, reference_correlate2d,
                                                    reference_sees_vertical_line)
 
@@ -192,6 +194,12 @@ RIGHT = {
     "feature_maps": [maps_with_einsum],
     "vertical_line": [judged_by(kernel, name) for name, kernel in RIGHT_FILTERS.items()],
 }
+
+# Families, generated for every operand (float32 casts), and an integer image answered with integers.
+FLOAT_OPERANDS = {"correlate2d": ("image", "kernel"), "feature_maps": ("image", "kernels", "biases")}
+for _part, _names in FLOAT_OPERANDS.items():
+    WRONG[_part] = WRONG[_part] + operand_casts(ASSIGNMENT, _part, _names)
+WRONG["correlate2d"].append(in_input_dtype(ASSIGNMENT, "correlate2d"))
 SOLUTION = {"vertical_line": lambda namespace: judged_by(namespace["vertical_line_filter"](), "solution")}
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from autograder.grading import cases_for, get_part, grade_part
 
+from .families import in_input_dtype, operand_casts, stride_defaults_to_size
+
 from .conftest import Model, blank, round_trip
 
 ASSIGNMENT = "05-other-pooling"
@@ -415,6 +417,16 @@ RIGHT = {
     "all_conv_model": [Model(f) for f in (right_model, right_model_functional, right_model_with_activation_layers,
                                           right_model_nested_blocks, right_model_functional_with_softmax_layer)],
 }
+
+# Families, generated for every operand whose values matter (avg_pool2d_backward's x gives only a shape):
+# float32 casts; global max pooling's result left in an integer image's dtype.
+FLOAT_OPERANDS = {"avg_pool2d": ("x",), "avg_pool2d_backward": ("dout",), "global_avg_pool2d": ("x",)}
+for _part, _names in FLOAT_OPERANDS.items():
+    WRONG[_part] = WRONG[_part] + operand_casts(ASSIGNMENT, _part, _names)
+WRONG["global_max_pool2d"].append(in_input_dtype(ASSIGNMENT, "global_max_pool2d"))
+# The signature's whole domain: stride=None passed explicitly must work as the default does.
+for _part, _size_index in (("avg_pool2d", 1), ("avg_pool2d_backward", 2)):
+    WRONG[_part] = WRONG[_part] + [stride_defaults_to_size(ASSIGNMENT, _part, _size_index)]
 SOLUTION = {"all_conv_model": lambda namespace: Model(namespace["build_all_conv_model"])}
 
 

@@ -57,6 +57,24 @@ WRONG_COMPILES = {
     "default_learning_rate": lambda: compiled(spec_layers(), optimizer="adam"),
     "sgd": lambda: compiled(spec_layers(), optimizer=keras.optimizers.SGD(learning_rate=0.002)),
     "no_metrics": lambda: compiled(spec_layers(), metrics=()),
+    # Metrics that report something else than the accuracy of integer labels against logits, under a name
+    # that reads as the accuracy: judged by what they compute, not by their names.
+    "binary_accuracy_named_accuracy": lambda: compiled(spec_layers(),
+                                                       metrics=(keras.metrics.BinaryAccuracy(name="accuracy"),)),
+    "top5_named_accuracy": lambda: compiled(spec_layers(),
+                                            metrics=(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="accuracy"),)),
+    "top2_class_named_sparse_accuracy": lambda: compiled(
+        spec_layers(), metrics=(keras.metrics.SparseTopKCategoricalAccuracy(k=2, name="sparse_categorical_accuracy"),)),
+    "categorical_accuracy_on_integers": lambda: compiled(spec_layers(), metrics=(keras.metrics.CategoricalAccuracy(),)),
+    "exact_match_accuracy": lambda: compiled(spec_layers(), metrics=(keras.metrics.Accuracy(),)),
+    "binary_accuracy_string": lambda: compiled(spec_layers(), metrics=("binary_accuracy",)),
+    "accuracy_plus_mislabelled_top5": lambda: compiled(
+        spec_layers(), metrics=("accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="acc"))),
+    # Losses: a cross-entropy on probabilities spelled as an object, another loss that runs on integer labels.
+    "probabilities_loss_object": lambda: compiled(
+        spec_layers(), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False)),
+    "loss_ignoring_class_0": lambda: compiled(
+        spec_layers(), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)),
     "not_compiled": lambda: spec_layers(),
 }
 WRONG_VALUES = {
@@ -114,6 +132,12 @@ WRONG = {
 RIGHT = {
     "spec_model": [Model(spec_with_activation_layers), Model(spec_nested_blocks), Model(spec_functional)],
     "spec_compile": [Model(lambda: _compiled_spec(metrics=("sparse_categorical_accuracy",)), "sparse_accuracy_metric"),
+                     Model(lambda: _compiled_spec(metrics=("acc",)), "acc_metric"),
+                     Model(lambda: _compiled_spec(metrics=(keras.metrics.SparseCategoricalAccuracy(name="accuracy"),)),
+                           "sparse_accuracy_object_named_accuracy"),
+                     Model(lambda: _compiled_spec(metrics=("accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=3))),
+                           "accuracy_and_an_honest_top3"),
+                     Model(lambda: _compiled_spec(loss=keras.losses.SparseCategoricalCrossentropy(True)), "loss_positional"),
                      Model(lambda: _compiled_spec(optimizer=keras.optimizers.Adam(2e-3)), "adam_positional_rate")],
     "spec_flatten_units": [3920.0],
     "spec_dense_params": [np.int64(27447)],
@@ -178,6 +202,47 @@ def test_softmax_output_is_named_in_the_feedback():
 def test_uncompiled_model_earns_no_compile_points():
     report = grade_part(f"{ASSIGNMENT}/spec_compile", round_trip(spec_layers()))
     assert report.points == 0 and "not compiled" in report.text(), report.text()
+
+
+# Which case each compile mistake must lose: the one about what it computes, and only that one.
+COMPILE_MISTAKE_CASE = {
+    "binary_accuracy_named_accuracy": "metrics", "top5_named_accuracy": "metrics",
+    "top2_class_named_sparse_accuracy": "metrics", "categorical_accuracy_on_integers": "metrics",
+    "exact_match_accuracy": "metrics", "binary_accuracy_string": "metrics",
+    "accuracy_plus_mislabelled_top5": "metrics", "probabilities_loss": "loss: logits or probabilities",
+    "probabilities_loss_object": "loss: logits or probabilities", }
+# A loss that computes another number on logits and on probabilities is judged as another loss.
+LOSS_CASES = ["loss: which cross-entropy", "loss: logits or probabilities"]
+
+
+@pytest.mark.parametrize("name", sorted(COMPILE_MISTAKE_CASE))
+def test_compile_mistake_loses_the_case_of_what_it_computes(name):
+    report = grade_part(f"{ASSIGNMENT}/spec_compile", round_trip(WRONG_COMPILES[name]()))
+    labels = [label for _, label, _ in report.problems]
+    assert labels == [COMPILE_MISTAKE_CASE[name]], report.text()
+
+
+def test_another_loss_loses_both_loss_cases():
+    report = grade_part(f"{ASSIGNMENT}/spec_compile", round_trip(WRONG_COMPILES["loss_ignoring_class_0"]()))
+    assert [label for _, label, _ in report.problems] == LOSS_CASES, report.text()
+
+
+def test_probe_batches_tell_the_stand_ins_apart():
+    """The known batches give the accuracy one number and each stand-in another (else the probe proves nothing)."""
+    from autograder.grading import compile_probe as probe
+
+    for logits, labels in probe.batches():
+        right = probe.accuracy(logits, labels)
+        top5 = np.mean([label in np.argsort(row)[-5:] for row, label in zip(logits, labels)])
+        assert right in (0.5, 0.25) and top5 == 1.0
+        # categorical accuracy on integer labels compares every row's argmax with the argmax of the label vector
+        assert np.mean(np.argmax(logits, axis=1) == np.argmax(labels)) != right
+        probabilities = np.clip(probe.softmax(logits), 1e-7, 1.0)
+        assert not np.isclose(probe.cross_entropy(logits, labels),
+                              -np.mean(np.log(np.clip(logits / logits.sum(1, keepdims=True), 1e-7, 1.0)
+                                              [np.arange(len(labels)), labels])), rtol=probe.RTOL)
+        assert np.isclose(-np.mean(np.log(probabilities[np.arange(len(labels)), labels])),
+                          probe.cross_entropy(logits, labels), rtol=probe.RTOL)
 
 
 def test_feedback_does_not_give_away_the_counts():

@@ -270,6 +270,15 @@ def _is_shifted_copy_cases(rng):
             b[1:, 1:] = a[:-1, :-1]
             b[3, 4] += factor * bound[2, 3]
             add(f"{label}, one cell off by {factor}x the stated tolerance", a, b, 1, 1, expected)
+    # The bound is relative to a's value (np.allclose(b, a) scales by |a|), not b's: near 1000, a cell off by
+    # between 1e-9 + 1e-6 |a| and 1e-9 + 1e-6 |b| (b larger) is outside it, and np.allclose(a, b) lets it in.
+    a = 1000.0 + base
+    b = a.copy()
+    b[1:, 1:] = a[:-1, :-1]
+    bound_a = 1e-9 + 1e-6 * abs(a[2, 3])
+    bound_b = 1e-9 + 1e-6 * (abs(a[2, 3]) + bound_a)
+    b[3, 4] += (bound_a + bound_b) / 2
+    add("values near 1000, one cell off by just over the stated tolerance (relative to a, not b)", a, b, 1, 1, False)
     # A layer that adds a position-dependent bias is not equivariant.
     x, w = rng.standard_normal((12, 12)), rng.standard_normal((3, 3))
     ramp = np.arange(10.0)[:, None] * np.ones(10)
@@ -298,8 +307,11 @@ def _is_shifted_copy_cases(rng):
 from cnnkit.architectures import alexnet, layer_macs, layer_output_shape, layer_params, summarize, totals, vgg16  # noqa: E402
 
 
-def _conv_layer(filters, kernel, stride=1, padding=0, **settings):
-    return {"type": "conv", "filters": filters, "kernel": kernel, "stride": stride, "padding": padding, **settings}
+def _conv_layer(filters, kernel, stride=None, padding=None, **settings):
+    """A conv layer dict; ``stride`` and ``padding`` are left out (their defaults apply) unless given."""
+    layer = {"type": "conv", "filters": filters, "kernel": kernel}
+    layer.update({key: value for key, value in (("stride", stride), ("padding", padding)) if value is not None})
+    return {**layer, **settings}
 
 
 def alexnet_like():
@@ -339,39 +351,95 @@ def single_layer_inputs():
         ("relu on (8, 6, 6)", {"type": "relu"}, (8, 6, 6)),
         ("dropout on (100,)", {"type": "dropout", "rate": 0.5}, (100,)),
         ("softmax on (10,)", {"type": "softmax"}, (10,)),
+        # Every optional key also spelled out at its default, and pooling's stride given as None (the table
+        # allows it: "equal to size"), so that a default read wrongly, or a key read as required, shows.
+        ("conv 6 filters 5x5, stride 1 and padding 0 given, on (1, 32, 32)", _conv_layer(6, 5, 1, 0, bias=True),
+         (1, 32, 32)),
+        ("conv 4 filters 3x3, stride 2 (padding not given), on (3, 9, 9)", _conv_layer(4, 3, 2), (3, 9, 9)),
+        ("maxpool size 2, stride None on (8, 28, 28)", {"type": "maxpool", "size": 2, "stride": None}, (8, 28, 28)),
+        ("avgpool size 3, stride None, padding 1 on (5, 10, 8)",
+         {"type": "avgpool", "size": 3, "stride": None, "padding": 1}, (5, 10, 8)),
+        ("maxpool size 3, stride None, padding 0 on (2, 9, 11)",
+         {"type": "maxpool", "size": 3, "stride": None, "padding": 0}, (2, 9, 11)),
+        ("avgpool size 2, padding 1 (stride not given) on (3, 7, 6)", {"type": "avgpool", "size": 2, "padding": 1},
+         (3, 7, 6)),
+        # The activations and dropout on feature maps as well as on vectors, dropout with and without its rate.
+        ("dropout, rate 0.3, on feature maps (8, 5, 6)", {"type": "dropout", "rate": 0.3}, (8, 5, 6)),
+        ("dropout (no rate given) on (16,)", {"type": "dropout"}, (16,)),
+        ("relu on (84,)", {"type": "relu"}, (84,)),
+        ("softmax on feature maps (4, 3, 5)", {"type": "softmax"}, (4, 3, 5)),
+        ("dense 3 units, bias=True, with a name, on (12,)", {"type": "dense", "units": 3, "bias": True, "name": "out"},
+         (12,)),
     ]
 
 
-def _random_layer(rng):
-    """One random conv, pool or dense layer with an input it fits."""
-    kind = rng.choice(["conv", "conv", "pool", "dense"])
-    if kind == "dense":
-        n, units = int(rng.integers(1, 3000)), int(rng.integers(1, 300))
-        layer = {"type": "dense", "units": units}
-        if rng.random() < 0.3:
-            layer["bias"] = False
-        return f"dense {units} units{', bias=False' if 'bias' in layer else ''} on ({n},)", layer, (n,)
-    c, h, w = int(rng.integers(1, 65)), int(rng.integers(8, 40)), int(rng.integers(8, 40))
+def _optional(rng, layer, key, default, other, allow_none=False):
+    """Set ``layer[key]``: left out, its default spelled out, ``None`` (where the table allows it) or ``other``."""
+    spellings = ["absent", "default", "other"] + (["none"] if allow_none else [])
+    spelling = str(rng.choice(spellings))
+    if spelling == "default":
+        layer[key] = default
+    elif spelling == "none":
+        layer[key] = None
+    elif spelling == "other":
+        layer[key] = other
+    return layer
+
+
+def layer_label(layer, shape):
+    """The student-facing label of one layer: the dict itself (its keys show which settings were given)."""
+    return f"{layer} on {tuple(shape)}"
+
+
+MAP_ONLY = ("conv", "maxpool", "avgpool", "flatten", "globalavgpool", "globalmaxpool")
+ANY_SHAPE = ("relu", "dropout", "softmax")
+
+
+def random_layer_for(rng, shape):
+    """One random layer of any kind that fits ``shape`` (a map ``(C, H, W)`` or a vector ``(n,)``).
+
+    Each optional key of the table is drawn left out, spelled at its
+    default, at another value, or (pooling's stride) ``None``.
+    """
+    kinds = (MAP_ONLY + ANY_SHAPE + ("dense",)) if len(shape) == 3 else ANY_SHAPE + ("dense",)
+    kind = str(rng.choice(kinds))
     if kind == "conv":
-        kernel = int(rng.choice([1, 3, 5, 7]))
-        stride, padding = int(rng.choice([1, 1, 2, 3])), int(rng.integers(0, kernel // 2 + 2))
-        filters = int(rng.integers(1, 129))
-        layer = _conv_layer(filters, kernel, stride, padding)
-        if rng.random() < 0.3:
-            layer["bias"] = False
-        label = f"conv {filters} filters {kernel}x{kernel}, stride {stride}, padding {padding}"
-        return label + (", bias=False" if "bias" in layer else "") + f" on ({c}, {h}, {w})", layer, (c, h, w)
-    size = int(rng.choice([2, 3]))
-    layer = {"type": str(rng.choice(["maxpool", "avgpool"])), "size": size}
-    if rng.random() < 0.6:
-        layer["stride"] = int(rng.choice([1, 2, size]))
-    label = f"{layer['type']} size {size}, " + (f"stride {layer['stride']}" if "stride" in layer else "stride not given")
-    return label + f" on ({c}, {h}, {w})", layer, (c, h, w)
+        kernel = int(rng.choice([k for k in (1, 2, 3, 5) if k <= min(shape[1:]) + 2]))
+        layer = {"type": "conv", "filters": int(rng.integers(1, 65)), "kernel": kernel}
+        _optional(rng, layer, "stride", 1, int(rng.integers(2, 4)))
+        _optional(rng, layer, "padding", 0, int(rng.integers(1, kernel // 2 + 2)))
+        _optional(rng, layer, "bias", True, False)
+    elif kind in ("maxpool", "avgpool"):
+        size = int(rng.choice([2, 3]))
+        layer = {"type": kind, "size": size}
+        _optional(rng, layer, "stride", size, int(rng.choice([1, 2])), allow_none=True)
+        _optional(rng, layer, "padding", 0, 1)
+    elif kind == "dense":
+        layer = _optional(rng, {"type": "dense", "units": int(rng.integers(1, 200))}, "bias", True, False)
+    elif kind == "dropout":
+        layer = _optional(rng, {"type": "dropout"}, "rate", 0.5, float(rng.choice([0.1, 0.25])))
+    else:
+        layer = {"type": kind}
+    try:
+        layer_output_shape(layer, shape)
+    except ValueError:  # a window larger than its input: draw again
+        return random_layer_for(rng, shape)
+    return layer
+
+
+def _random_layer(rng):
+    """One random layer with an input it fits: ``(label, layer, input shape)``."""
+    if rng.random() < 0.25:
+        shape = (int(rng.integers(1, 3000)),)
+    else:
+        shape = (int(rng.integers(1, 65)), int(rng.integers(6, 40)), int(rng.integers(6, 40)))
+    layer = random_layer_for(rng, shape)
+    return layer_label(layer, shape), layer, shape
 
 
 def _layer_cases(rng, reference):
     cases = [Case(label, (layer, shape), reference(layer, shape)) for label, layer, shape in single_layer_inputs()]
-    for _ in range(6):
+    for _ in range(10):
         label, layer, shape = _random_layer(rng)
         cases.append(Case(label, (layer, shape), reference(layer, shape)))
     return cases
@@ -418,8 +486,29 @@ def small_stacks():
              {"type": "flatten"}, {"type": "dense", "units": 5, "bias": False}]
     gap = [_conv_layer(32, 3, padding=1), {"type": "relu"}, _conv_layer(8, 1, bias=False), {"type": "globalavgpool"},
            {"type": "dense", "units": 3}]
+    # Stacks that end in feature maps, in a global pooling or in dropout on maps, and start with pooling:
+    # the output shape is the last layer's, whatever its kind.
+    fully_conv = [{"type": "maxpool", "size": 2, "stride": None}, _conv_layer(6, 3, padding=1), {"type": "relu"},
+                  _conv_layer(4, 1, bias=False)]
+    global_max = [_conv_layer(10, 3, 2), {"type": "dropout", "rate": 0.2}, {"type": "globalmaxpool"}]
+    maps_dropout = [{"type": "avgpool", "size": 3, "stride": 1, "padding": 1}, _conv_layer(5, 2, 1, 0),
+                    {"type": "softmax"}, {"type": "dropout"}]
     return [("LeNet-5 on (1, 32, 32)", (1, 32, 32), lenet), ("every layer type on (3, 21, 30)", (3, 21, 30), mixed),
-            ("a 1x1 bottleneck and global average pooling on (16, 9, 7)", (16, 9, 7), gap)]
+            ("a 1x1 bottleneck and global average pooling on (16, 9, 7)", (16, 9, 7), gap),
+            ("pooling first, ending in feature maps, on (3, 12, 10)", (3, 12, 10), fully_conv),
+            ("ending in global max pooling, on (2, 15, 13)", (2, 15, 13), global_max),
+            ("ending in dropout on feature maps, on (4, 8, 9)", (4, 8, 9), maps_dropout)]
+
+
+def random_stack_any_kind(rng):
+    """``(input shape, layers)``: 1 to 7 layers, each of any kind that fits where it stands (:func:`random_layer_for`)."""
+    shape = (int(rng.integers(1, 8)), int(rng.integers(8, 40)), int(rng.integers(8, 40)))
+    layers, current = [], shape
+    for _ in range(int(rng.integers(1, 8))):
+        layer = random_layer_for(rng, current)
+        layers.append(layer)
+        current = tuple(layer_output_shape(layer, current))
+    return shape, layers
 
 
 def _random_stack_of_dicts(rng):
@@ -461,4 +550,7 @@ def _stack_totals_cases(rng):
         shape, layers, expected = _random_stack_of_dicts(rng)
         cases.append(Case(f"input {shape}, {len(layers)} layers: " + ", ".join(l["type"] for l in layers),
                           (layers, shape), expected))
+    for _ in range(4):
+        shape, layers = random_stack_any_kind(rng)
+        cases.append(Case(f"input {shape}, layers {layers}", (layers, shape), stack_totals_reference(layers, shape)))
     return cases

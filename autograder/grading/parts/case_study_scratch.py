@@ -209,10 +209,80 @@ def _held_out_problem(value):
     return f"held-out accuracy {accuracy:.1%}, below {MIN_ACCURACY:.0%}" + (": is it trained?" if accuracy < 0.5 else "")
 
 
+def _same_weights(a, b):
+    """Whether two returned ``(w1, b1, w2, b2)`` are the same weights (to float64 rounding)."""
+    try:
+        return all(np.allclose(np.asarray(x, float), np.asarray(y, float), rtol=1e-9, atol=1e-12)
+                   for x, y in zip(a, b, strict=True))
+    except (TypeError, ValueError):  # other shapes or lengths: not the same weights
+        return False
+
+
+def _initialisation_problem(value):
+    """Whether the returned weights keep what He initialisation with zero biases starts from, or ``None``.
+
+    Softmax cross-entropy's gradient sums to 0 over the classes, for every
+    sample: so do ``dw2``'s rows and ``db2``, and every SGD-with-momentum step
+    leaves the class-sums of ``w2``'s rows and of ``b2`` where they started.
+    With zero biases, ``b2`` sums to 0 at the end; with ``w2`` drawn from
+    N(0, 2 / H), the mean over the rows of each row's class-mean is N(0, 2 / (10 H^2)):
+    within 10 of its standard deviations of 0 whatever the seed. A constant
+    or shifted ``w2``, or a non-zero ``b2``, shows long after training.
+    """
+    try:
+        _, _, w2, b2 = (np.asarray(v, dtype=np.float64) for v in value)
+        hidden = w2.shape[0]
+        row_means = w2.mean(axis=1)
+    except (TypeError, ValueError, IndexError):
+        return "returned something else than the four arrays (w1, b1, w2, b2)"
+    if abs(b2.sum()) > 1e-6:
+        return "b2 does not sum to 0 over the classes: were the biases initialised to zero?"
+    if abs(row_means.mean()) > 10 * np.sqrt(2 / (10 * hidden ** 2)):
+        return "w2's rows keep a common offset over the classes: was w2 drawn from N(0, 2 / fan-in)?"
+    return None
+
+
 def _train_cases(rng):
+    """Three runs: seed 0 (judged by held-out accuracy), seed 0 again (the same weights), another seed (others).
+
+    The statement asks to seed everything from ``seed``, so that the graded run
+    repeats the student's. A loop that ignores its seed and draws from a
+    global generator gives other weights on the second run; one that seeds a
+    fixed value gives the same weights for every seed. The second and third
+    cases compare with the first run's weights, which the first case's
+    predicate keeps: the cases of one grading are judged in order, on one list.
+    """
     x_train, y_train, _, _ = digits_split()
+    other = int(rng.integers(1, 10_000))
+    first = {}
+
+    def accurate_and_kept(value):
+        first["weights"] = value
+        return _held_out_problem(value)
+
+    def same_as_first(value):
+        if "weights" not in first:
+            return "the first run (seed 0) returned nothing to compare with"
+        if not _same_weights(value, first["weights"]):
+            return "a second run with the same seed returned other weights: seed everything from `seed`"
+        return None
+
+    def other_than_first(value):
+        problem = _held_out_problem(value)
+        if problem:
+            return problem
+        if "weights" in first and _same_weights(value, first["weights"]):
+            return "another seed returned the same weights as seed 0: is `seed` used?"
+        return None
+
     return [Case(f"trained on the {len(x_train):,} training digits (seed 0): held-out accuracy at least "
-                 f"{MIN_ACCURACY:.0%}", (x_train, y_train, 0), predicate=_held_out_problem)]
+                 f"{MIN_ACCURACY:.0%}", (x_train, y_train, 0), predicate=accurate_and_kept),
+            Case("trained again with seed 0: the same weights as the first run", (x_train, y_train, 0),
+                 predicate=same_as_first),
+            Case(f"trained with seed {other}: other weights than seed 0's, and held-out accuracy at least "
+                 f"{MIN_ACCURACY:.0%}", (x_train, y_train, other), predicate=other_than_first),
+            Case(f"trained with seed {other + 1}: the initialisation (He, zero biases) that training keeps in w2 and b2",
+                 (x_train, y_train, other + 1), predicate=_initialisation_problem)]
 
 
 def digits_files(seed=None):

@@ -18,6 +18,7 @@ import numpy as np
 from cnnkit import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
 from cnnkit.data import conv2d_worked_example
 
+from ..precision import fine_case
 from ..registry import Case, Raises, assignment
 
 ASSIGNMENT = "02-convolution"
@@ -73,6 +74,11 @@ def _signal_cases(rng, reference):
         kwargs = dict(padding=padding) if padding else {}
         label = f"x of length {length}, w of length {kernel}" + (f", padding={padding}" if padding else "")
         cases.append(Case(label, (x, w), reference(x, w, **kwargs), kwargs=kwargs))
+    # float64 in both operands: a cast of x or of w to float32 loses these.
+    for length, kernel, padding in [(9, 4, 0), (7, 3, 2)]:
+        kwargs = dict(padding=padding) if padding else {}
+        cases.append(fine_case(f"x of length {length}, w of length {kernel}" + (f", padding={padding}" if padding else ""),
+                               reference, (rng.standard_normal(length), rng.standard_normal(kernel)), rng, kwargs))
     return cases
 
 
@@ -164,6 +170,12 @@ def _conv2d_cases(rng):
         kwargs = dict(stride=stride, padding=padding, dilation=dilation)
         label = f"{_shape_label(x=x, w=w, b=b)}, {_settings_label(stride, padding, dilation)}"
         cases.append(Case(label, (x, w, b), conv2d(x, w, b, **kwargs), kwargs=kwargs))
+    # float64 in x, w and b alike (the probe above holds w and b exactly in float32).
+    for setting in (_CONV_SETTINGS[1], _CONV_SETTINGS[7]):
+        x, w, b, stride, padding, dilation = _random_conv(rng, setting)
+        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+        cases.append(fine_case(f"{_shape_label(x=x, w=w, b=b)}, {_settings_label(stride, padding, dilation)}", conv2d,
+                               (x, w, b), rng, kwargs))
     return cases
 
 
@@ -180,6 +192,27 @@ def _conv2d_backward_cases(rng):
         dout = rng.standard_normal(out_shape)
         label = f"{_shape_label(dout=dout, x=x, w=w)}, {_settings_label(stride, padding, dilation)}"
         cases.append(Case(label, (dout, x, w), conv2d_backward(dout, x, w, **kwargs), kwargs=kwargs))
+    # An integer kernel and an integer image (the gradients are float arrays all the same: an accumulator
+    # made with np.zeros_like(w) would truncate them), then float64 in dout, x and w alike.
+    x = (np.arange(2 * 5 * 6).reshape(1, 2, 5, 6) * 7 % 11 - 5).astype(np.int64)
+    w = (np.arange(3 * 2 * 2 * 3).reshape(3, 2, 2, 3) % 5 - 2).astype(np.int64)
+    dout = rng.standard_normal((1, 3, 4, 4)) * 0.5
+    cases.append(Case("dout (1, 3, 4, 4), x (1, 2, 5, 6) int64, w (3, 2, 2, 3) int64, stride=1, padding=0, "
+                      "dilation=1", (dout, x, w), conv2d_backward(dout, x.astype(float), w.astype(float)),
+                      dtype="floating"))
+    w_int = (np.arange(2 * 3 * 3 * 3).reshape(2, 3, 3, 3) % 3 - 1).astype(np.int64)
+    x = rng.standard_normal((2, 3, 6, 6))
+    dout = rng.standard_normal((2, 2, 3, 3))
+    kwargs = dict(stride=2, padding=1, dilation=1)
+    cases.append(Case("dout (2, 2, 3, 3), x (2, 3, 6, 6), w (2, 3, 3, 3) int64, stride=2, padding=1, dilation=1",
+                      (dout, x, w_int), conv2d_backward(dout, x, w_int.astype(float), **kwargs), kwargs=kwargs,
+                      dtype="floating"))
+    for setting in (_CONV_SETTINGS[3], _CONV_SETTINGS[7]):
+        x, w, _, stride, padding, dilation = _random_conv(rng, setting)
+        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+        dout = rng.standard_normal(conv2d(x, w, **kwargs).shape)
+        cases.append(fine_case(f"{_shape_label(dout=dout, x=x, w=w)}, {_settings_label(stride, padding, dilation)}",
+                               conv2d_backward, (dout, x, w), rng, kwargs))
     return cases
 
 
@@ -230,6 +263,13 @@ def _conv_transpose2d_cases(rng):
             # ... and against the adjoint identity <conv2d(x, w), y> = <x, conv_transpose2d(y, w)>.
             cases.append(Case(f"{settings}, adjoint of conv2d", (y, w),
                               adjoint_reference(y, w, stride, padding, (h, w_in)), kwargs=kwargs))
+    # float64 in y and w alike.
+    for n, f, c, h, w_in, kh, kw, stride, padding in (_TRANSPOSE_SETTINGS[1], _TRANSPOSE_SETTINGS[2]):
+        w = rng.standard_normal((f, c, kh, kw))
+        y = rng.standard_normal((n, f, (h + 2 * padding - kh) // stride + 1, (w_in + 2 * padding - kw) // stride + 1))
+        kwargs = dict(stride=stride, padding=padding)
+        cases.append(fine_case(f"{_shape_label(y=y, w=w)}, stride={stride}, padding={padding}", conv_transpose2d,
+                               (y, w), rng, kwargs))
     return cases
 
 
@@ -298,4 +338,8 @@ def _conv1x1_cases(rng):
         w = rng.standard_normal((f, c))
         b = rng.standard_normal(f)
         cases.append(Case(_shape_label(x=x, w=w, b=b), (x, w, b), conv1x1_reference(x, w, b)))
+    # float64 in x, w and b alike (the probe above holds w exactly in float32).
+    for n, c, f, h, width in (_CONV1X1_SETTINGS[0], _CONV1X1_SETTINGS[1]):
+        args = (rng.standard_normal((n, c, h, width)), rng.standard_normal((f, c)), rng.standard_normal(f))
+        cases.append(fine_case(_shape_label(x=args[0], w=args[1], b=args[2]), conv1x1_reference, args, rng))
     return cases

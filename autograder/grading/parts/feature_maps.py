@@ -25,6 +25,7 @@ import numpy as np
 
 from cnnkit import conv2d
 
+from ..precision import fine_case
 from ..registry import Case, assignment
 
 ASSIGNMENT = "03-feature-maps"
@@ -87,6 +88,16 @@ def _correlate2d_cases(rng):
         kwargs = {} if padding == "valid" and rng.random() < 0.5 else dict(padding=padding)
         label = f"{h}x{w} image, {kh}x{kw} kernel, padding={padding!r}" + ("" if kwargs else " (by default)")
         cases.append(Case(label, (image, kernel), reference_correlate2d(image, kernel, padding), kwargs=kwargs))
+    # An integer image and kernel (the result is a float array), then float64 in image and kernel alike.
+    image = (np.arange(42).reshape(6, 7) * 5 % 9).astype(np.int64)
+    kernel = np.array([[1, 0, -1], [2, 0, -2]], dtype=np.int64)
+    cases.append(Case("6x7 image of integers (int64), 2x3 integer kernel, padding='same'", (image, kernel),
+                      reference_correlate2d(image, kernel, "same"), kwargs=dict(padding="same"), dtype="floating"))
+    for (h, w), (kh, kw), padding in [((7, 8), (3, 2), "valid"), ((6, 6), (2, 3), "same")]:
+        cases.append(fine_case(f"{h}x{w} image, {kh}x{kw} kernel, padding={padding!r}",
+                               lambda image, kernel, padding: reference_correlate2d(image, kernel, padding),
+                               (rng.standard_normal((h, w)), rng.standard_normal((kh, kw))), rng,
+                               dict(padding=padding)))
     return cases
 
 
@@ -125,6 +136,11 @@ def _feature_maps_cases(rng):
         biases = rng.standard_normal(f)
         cases.append(Case(_layer_label(image, kernels, padding), (image, kernels, biases),
                           reference_feature_maps(image, kernels, biases, padding), kwargs=dict(padding=padding)))
+    # float64 in image, kernels and biases alike; biases positive, so that few outputs are cut to 0 by ReLU.
+    for (c, h, w), (f, kh, kw), padding in [((2, 6, 7), (3, 3, 3), "valid"), ((3, 5, 6), (2, 2, 3), "same")]:
+        args = (rng.standard_normal((c, h, w)), rng.standard_normal((f, c, kh, kw)), rng.uniform(4.0, 6.0, f))
+        cases.append(fine_case(_layer_label(args[0], args[1], padding), reference_feature_maps, args, rng,
+                               dict(padding=padding)))
     return cases
 
 

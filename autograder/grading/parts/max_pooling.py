@@ -85,6 +85,10 @@ def fixed_inputs():
         ("x (1, 1, 5, 6) of integers (int64), size=3, stride not given", integers, 3, {}),
         ("x (1, 2, 4, 4) of float64 ones and 1 + 1e-9 (ties in float32), size=2, stride=1", close, 2,
          dict(stride=1)),
+        # stride=None passed explicitly (the signature's default, "equal to size"), with and without padding.
+        ("x (1, 1, 5, 6) of integers (int64), size=2, stride=None, padding=1", integers, 2,
+         dict(stride=None, padding=1)),
+        ("x (1, 1, 2, 2) negative, size=2, stride=None", small, 2, dict(stride=None)),
     ]
 
 

@@ -30,6 +30,7 @@ from cnnkit.data import pooling_example
 
 from ..keras_models import POOLING, model_predicate, of_kind, shape_of, views
 from ..pooling_cases import pool_kwargs, pool_label
+from ..precision import fine_case
 from ..registry import KERAS_ALLOWED, Case, assignment
 
 ASSIGNMENT = "05-other-pooling"
@@ -67,6 +68,10 @@ def fixed_inputs():
         ("x (1, 2, 3, 7) of integers (int64), size=2, stride=1, padding=1", integers, 2, dict(stride=1, padding=1)),
         ("x (1, 2, 3, 7) of integers (int64), size=3, stride=2", integers, 3, dict(stride=2)),
         ("x (1, 1, 2, 2), size=2, stride=1, padding=1", small, 2, dict(stride=1, padding=1)),
+        # stride=None passed explicitly (the signature's default, "equal to size"), with and without padding.
+        ("x (1, 2, 3, 7) of integers (int64), size=2, stride=None, padding=1", integers, 2,
+         dict(stride=None, padding=1)),
+        ("x (1, 1, 3, 3), size=3, stride=None", ramp, 3, dict(stride=None)),
     ]
 
 
@@ -111,6 +116,13 @@ def _avg_pool2d_backward_cases(rng):
         dout = rng.standard_normal(avg_pool2d(x, size, **kwargs).shape)
         cases.append(Case(pool_label(shape, size, stride, padding) + ", random dout", (dout, x, size),
                           avg_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))
+    # float64 in dout (x gives only the shape): a cast of dout to float32 loses these.
+    for shape, size, stride, padding in (SETTINGS[1], SETTINGS[4]):
+        x = rng.standard_normal(shape)
+        kwargs = pool_kwargs(stride, padding)
+        dout = rng.standard_normal(avg_pool2d(x, size, **kwargs).shape)
+        cases.append(fine_case(pool_label(shape, size, stride, padding) + ", random dout", avg_pool2d_backward,
+                               (dout, x, size), rng, kwargs))
     return cases
 
 
@@ -178,7 +190,8 @@ def global_max_inputs(rng):
 def _global_max_pool2d_cases(rng):
     cases = [Case("x = the 4x4 worked example, shape (1, 1, 4, 4)", (EXAMPLE.copy(),), global_max_pool2d(EXAMPLE))]
     for label, x in global_max_inputs(rng):
-        cases.append(Case(label, (x.copy(),), global_max_pool2d(x), rtol=1e-12, atol=0.0))
+        # The statement asks for a float array, also for an integer image.
+        cases.append(Case(label, (x.copy(),), global_max_pool2d(x), rtol=1e-12, atol=0.0, dtype="floating"))
     return cases
 
 

@@ -17,7 +17,9 @@ The spec (the notebook states it in words, chapter 6 explains every step):
 Model parts are graded on a copy of the student's model saved as ``.keras``
 and loaded with safe mode, so each predicate reads only what survives that
 round trip: layer classes and configs, ``layer.output.shape``,
-``count_params()`` and the compile config. Each case looks at one feature of
+``count_params()`` and the compile config; the loss and metrics are judged
+by what they compute on known logits (:mod:`..compile_probe`), not by how
+they are spelled. Each case looks at one feature of
 the spec, so a model with one mistake keeps the points of everything else.
 Messages name what is wrong in the student's model, never the spec's value
 that the case checks (the notebook's text already gives the spec).
@@ -25,6 +27,7 @@ that the case checks (the notebook's text already gives the spec).
 
 from __future__ import annotations
 
+from ..compile_probe import loss_problem, metrics_problem
 from ..keras_models import model_predicate, not_a_model, of_kind, shape_of, views
 from ..registry import KERAS_ALLOWED, Case, assignment
 
@@ -34,8 +37,6 @@ register = assignment(ASSIGNMENT)
 # The spec, as the predicates check it.
 SPEC_LAYERS = ("Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense")
 LEARNING_RATE = 0.002
-SPARSE_LOSS_NAMES = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
-ACCURACY_NAMES = {"accuracy", "acc", "sparse_categorical_accuracy", "SparseCategoricalAccuracy", "Accuracy"}
 
 
 # --- reading a (round-tripped) model ------------------------------------------------
@@ -75,27 +76,6 @@ def _name_of(item):
     if callable(item):
         return getattr(item, "__name__", type(item).__name__), getattr(item, "get_config", dict)() or {}
     return type(item).__name__, {}
-
-
-def loss_of(model):
-    """``(name, from_logits)`` of the compiled loss, or ``None``."""
-    config = compile_config(model)
-    if config is None or config.get("loss") is None:
-        return None
-    name, settings = _name_of(config["loss"])
-    return name, bool(settings.get("from_logits", False))
-
-
-def metric_names(model):
-    config = compile_config(model) or {}
-    metrics = config.get("metrics") or []
-    if isinstance(metrics, (str, dict)):
-        metrics = [metrics]
-    names = []
-    for metric in metrics:
-        name, settings = _name_of(metric)
-        names += [name, str(settings.get("name", ""))]
-    return {name for name in names if name}
 
 
 # --- the layers -----------------------------------------------------------------------
@@ -236,31 +216,23 @@ def _optimizer(model):
 
 @_compiled
 def _loss_kind(model):
-    loss = loss_of(model)
-    if loss is None:
-        return "the model was compiled without a loss"
-    if loss[0] not in SPARSE_LOSS_NAMES:
-        return (f"the loss is {loss[0]}; the labels are integers 0-9, which need the sparse "
-                "categorical cross-entropy")
-    return None
+    # Judged by what the loss computes on known logits (compile_probe), not by its name.
+    return loss_problem(compile_config(model), logits_expected=False)
 
 
 @_compiled
 def _loss_logits(model):
-    loss = loss_of(model)
-    if loss is None:
-        return "the model was compiled without a loss"
-    if not loss[1]:
-        return ("the loss expects probabilities (from_logits=False), but the model outputs logits: "
-                "pass from_logits=True")
-    return None
+    kind = loss_problem(compile_config(model), logits_expected=False)
+    if kind is not None:
+        return "the loss is not the sparse cross-entropy, so whether it reads logits cannot be judged"
+    return loss_problem(compile_config(model))
 
 
 @_compiled
 def _metrics(model):
-    if not metric_names(model) & ACCURACY_NAMES:
-        return "the model was compiled without the accuracy metric"
-    return None
+    # Judged by what each metric reports on known logits: a look-alike name (BinaryAccuracy(name="accuracy"),
+    # top-k accuracy) does not pass.
+    return metrics_problem(compile_config(model))
 
 
 @register("spec_compile", points=2, kind="model", forbidden=KERAS_ALLOWED,
