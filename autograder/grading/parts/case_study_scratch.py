@@ -27,6 +27,8 @@ import functools
 
 import numpy as np
 
+from ..perturbed import collapse_problem, perturbed
+
 from ..registry import NUMPY_ONLY, Case
 
 # NumPy only, but cnnkit's ops are allowed: cnnkit.nn, which holds every answer, is not.
@@ -185,8 +187,13 @@ def _two_layer_cases(rng):
     return cases
 
 
-def _held_out_problem(value):
-    """The trained weights' problem on the held-out digits, or ``None`` at 95% or more."""
+def _held_out_problem(value, perturb_seed=0):
+    """The trained weights' problem on the held-out digits, or ``None`` at 95% or more.
+
+    The weights must also keep their accuracy on the held-out digits perturbed
+    afresh from ``perturb_seed`` (:mod:`..perturbed`): a table of the public
+    digits' labels does not.
+    """
     if not isinstance(value, (tuple, list)) or len(value) != 4:
         return "returned something else than the four arrays (w1, b1, w2, b2)"
     try:
@@ -204,6 +211,10 @@ def _held_out_problem(value):
     if not np.all(np.isfinite(scores)):
         return "the weights give scores that are not finite (did the training diverge?)"
     accuracy = float(np.mean(scores.argmax(axis=1) == y_test))
+    noisy_scores = np.maximum(perturbed(x_test, perturb_seed) @ w1 + b1, 0) @ w2 + b2
+    collapse = collapse_problem(accuracy, float(np.mean(noisy_scores.argmax(axis=1) == y_test)))
+    if collapse:
+        return collapse
     if accuracy >= MIN_ACCURACY:
         return None
     return f"held-out accuracy {accuracy:.1%}, below {MIN_ACCURACY:.0%}" + (": is it trained?" if accuracy < 0.5 else "")
@@ -254,11 +265,12 @@ def _train_cases(rng):
     """
     x_train, y_train, _, _ = digits_split()
     other = int(rng.integers(1, 10_000))
+    perturb_seed = int(rng.integers(2**31))
     first = {}
 
     def accurate_and_kept(value):
         first["weights"] = value
-        return _held_out_problem(value)
+        return _held_out_problem(value, perturb_seed)
 
     def same_as_first(value):
         if "weights" not in first:
@@ -268,7 +280,7 @@ def _train_cases(rng):
         return None
 
     def other_than_first(value):
-        problem = _held_out_problem(value)
+        problem = _held_out_problem(value, perturb_seed)
         if problem:
             return problem
         if "weights" in first and _same_weights(value, first["weights"]):
