@@ -87,3 +87,13 @@ def size_default(assignment, part, size_index, default=3):
 
     answer.__name__ = f"{part}_size_defaults_to_{default}"
     return answer
+
+
+def keyword_default(assignment, part, key, default):
+    """The solution behind a signature whose ``key`` defaults to ``default``, not the stated value."""
+
+    def answer(*args, **kwargs):
+        return _solution(assignment, part)(*args, **{key: default, **kwargs})
+
+    answer.__name__ = f"{part}_{key}_defaults_to_{default}"
+    return answer
