@@ -75,3 +75,25 @@ def stride_defaults_to_size(assignment, part, size_index):
 
     answer.__name__ = f"{part}_stride_read_with_a_default_of_size"
     return answer
+
+
+def size_default(assignment, part, size_index, default=3):
+    """The solution behind a signature whose ``size`` defaults to ``default``, not the stated 2."""
+
+    def answer(*args, **kwargs):
+        if len(args) <= size_index and "size" not in kwargs:
+            kwargs = {**kwargs, "size": default}
+        return _solution(assignment, part)(*args, **kwargs)
+
+    answer.__name__ = f"{part}_size_defaults_to_{default}"
+    return answer
+
+
+def keyword_default(assignment, part, key, default):
+    """The solution behind a signature whose ``key`` defaults to ``default``, not the stated value."""
+
+    def answer(*args, **kwargs):
+        return _solution(assignment, part)(*args, **{key: default, **kwargs})
+
+    answer.__name__ = f"{part}_{key}_defaults_to_{default}"
+    return answer

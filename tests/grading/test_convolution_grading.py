@@ -5,7 +5,7 @@ import pytest
 
 from autograder.grading import grade_part
 
-from .families import gradient_accumulated_like, operand_casts
+from .families import gradient_accumulated_like, keyword_default, operand_casts
 
 
 ASSIGNMENT = "02-convolution"
@@ -397,6 +397,11 @@ FLOAT_OPERANDS = {"correlate1d": ("x", "w"), "convolve1d": ("x", "w"), "conv2d":
 for _part, _names in FLOAT_OPERANDS.items():
     WRONG[_part] = WRONG[_part] + operand_casts(ASSIGNMENT, _part, _names)
 WRONG["conv2d_backward"].append(gradient_accumulated_like(ASSIGNMENT, "conv2d_backward", 1, 2))
+# Settings left out must take the signature's defaults (stride 1, padding 0, dilation 1).
+for _part, _key, _default in [("conv_output_size", "padding", 1), ("conv_output_size", "dilation", 2),
+                              ("conv2d", "padding", 1), ("conv2d", "dilation", 2), ("conv2d_backward", "stride", 2),
+                              ("conv2d_backward", "padding", 1), ("conv_transpose2d", "padding", 1)]:
+    WRONG[_part] = WRONG[_part] + [keyword_default(ASSIGNMENT, _part, _key, _default)]
 
 
 def test_feedback_names_the_returned_value():

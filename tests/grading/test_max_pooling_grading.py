@@ -13,7 +13,7 @@ import pytest
 
 from autograder.grading import cases_for, get_part, grade_part
 
-from .families import stride_defaults_to_size
+from .families import size_default, stride_defaults_to_size
 
 
 ASSIGNMENT = "04-max-pooling"
@@ -202,7 +202,8 @@ RIGHT = {
 
 # The signature's whole domain: stride=None passed explicitly must work as the default does.
 for _part, _size_index in (("max_pool2d", 1), ("max_pool2d_backward", 2)):
-    WRONG[_part] = WRONG[_part] + [stride_defaults_to_size(ASSIGNMENT, _part, _size_index)]
+    WRONG[_part] = WRONG[_part] + [stride_defaults_to_size(ASSIGNMENT, _part, _size_index),
+                                   size_default(ASSIGNMENT, _part, _size_index)]
 
 
 def test_the_reference_helpers_are_right():

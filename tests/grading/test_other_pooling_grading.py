@@ -10,7 +10,7 @@ import pytest
 
 from autograder.grading import cases_for, get_part, grade_part
 
-from .families import in_input_dtype, operand_casts, stride_defaults_to_size
+from .families import in_input_dtype, operand_casts, size_default, stride_defaults_to_size
 
 from .conftest import Model, blank, round_trip
 
@@ -426,7 +426,8 @@ for _part, _names in FLOAT_OPERANDS.items():
 WRONG["global_max_pool2d"].append(in_input_dtype(ASSIGNMENT, "global_max_pool2d"))
 # The signature's whole domain: stride=None passed explicitly must work as the default does.
 for _part, _size_index in (("avg_pool2d", 1), ("avg_pool2d_backward", 2)):
-    WRONG[_part] = WRONG[_part] + [stride_defaults_to_size(ASSIGNMENT, _part, _size_index)]
+    WRONG[_part] = WRONG[_part] + [stride_defaults_to_size(ASSIGNMENT, _part, _size_index),
+                                   size_default(ASSIGNMENT, _part, _size_index)]
 SOLUTION = {"all_conv_model": lambda namespace: Model(namespace["build_all_conv_model"])}
 
 

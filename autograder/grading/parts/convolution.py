@@ -38,8 +38,8 @@ def _conv_output_size_cases(rng):
         effective = dilation * (kernel - 1) + 1
         n = int(rng.integers(max(effective - 2 * padding, 1), effective + 25))
         args = (n, kernel)
-        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
-        label = f"n={n}, kernel={kernel}, stride={stride}, padding={padding}, dilation={dilation}"
+        kwargs = _conv_kwargs(rng, stride=stride, padding=padding, dilation=dilation)
+        label = f"n={n}, kernel={kernel}, {_settings_label(stride, padding, dilation, kwargs)}"
         cases.append(Case(label, args, conv_output_size(*args, **kwargs), kwargs=kwargs))
     # The boundary, fixed: a (dilated) kernel exactly as long as the padded input fits once; one cell
     # longer must be refused, also when a stride rounds the formula's -1 towards 0.
@@ -110,8 +110,19 @@ def _shape_label(**arrays):
     return ", ".join(f"{name} {tuple(a.shape)}" for name, a in arrays.items())
 
 
-def _settings_label(stride, padding, dilation):
-    return f"stride={stride}, padding={padding}, dilation={dilation}"
+DEFAULTS = dict(stride=1, padding=0, dilation=1)
+
+
+def _conv_kwargs(rng, **settings):
+    """The keyword arguments of a case: a setting at its default is left out half the time (the default is graded)."""
+    return {key: value for key, value in settings.items() if value != DEFAULTS[key] or rng.random() < 0.5}
+
+
+def _settings_label(stride, padding, dilation, kwargs=None):
+    """The settings as the case passes them: ``stride=2``, or ``stride not given`` when left out of ``kwargs``."""
+    shown = dict(stride=stride, padding=padding, dilation=dilation)
+    return ", ".join(f"{key}={value}" if kwargs is None or key in kwargs else f"{key} not given"
+                     for key, value in shown.items())
 
 
 # (N, C, F, H, W, KH, KW, stride, padding, dilation): each setting alone, then
@@ -167,8 +178,8 @@ def _conv2d_cases(rng):
                       conv2d(near, edge, np.zeros(1)), rtol=1e-7, atol=1e-9))
     for setting in _CONV_SETTINGS:
         x, w, b, stride, padding, dilation = _random_conv(rng, setting)
-        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
-        label = f"{_shape_label(x=x, w=w, b=b)}, {_settings_label(stride, padding, dilation)}"
+        kwargs = _conv_kwargs(rng, stride=stride, padding=padding, dilation=dilation)
+        label = f"{_shape_label(x=x, w=w, b=b)}, {_settings_label(stride, padding, dilation, kwargs)}"
         cases.append(Case(label, (x, w, b), conv2d(x, w, b, **kwargs), kwargs=kwargs))
     # float64 in x, w and b alike (the probe above holds w and b exactly in float32).
     for setting in (_CONV_SETTINGS[1], _CONV_SETTINGS[7]):
@@ -187,10 +198,10 @@ def _conv2d_backward_cases(rng):
                   "(the worked example)", (dout, x, w), conv2d_backward(dout, x, w))]
     for setting in _CONV_SETTINGS:
         x, w, _, stride, padding, dilation = _random_conv(rng, setting)
-        kwargs = dict(stride=stride, padding=padding, dilation=dilation)
+        kwargs = _conv_kwargs(rng, stride=stride, padding=padding, dilation=dilation)
         out_shape = conv2d(x, w, **kwargs).shape
         dout = rng.standard_normal(out_shape)
-        label = f"{_shape_label(dout=dout, x=x, w=w)}, {_settings_label(stride, padding, dilation)}"
+        label = f"{_shape_label(dout=dout, x=x, w=w)}, {_settings_label(stride, padding, dilation, kwargs)}"
         cases.append(Case(label, (dout, x, w), conv2d_backward(dout, x, w, **kwargs), kwargs=kwargs))
     # An integer kernel and an integer image (the gradients are float arrays all the same: an accumulator
     # made with np.zeros_like(w) would truncate them), then float64 in dout, x and w alike.
@@ -254,8 +265,10 @@ def _conv_transpose2d_cases(rng):
         ho = (h + 2 * padding - kh) // stride + 1
         wo = (w_in + 2 * padding - kw) // stride + 1
         y = rng.standard_normal((n, f, ho, wo))
-        kwargs = dict(stride=stride, padding=padding)
-        settings = f"{_shape_label(y=y, w=w)}, stride={stride}, padding={padding}"
+        kwargs = _conv_kwargs(rng, stride=stride, padding=padding)
+        settings = f"{_shape_label(y=y, w=w)}, " + ", ".join(
+            f"{key}={value}" if key in kwargs else f"{key} not given" for key, value in (("stride", stride),
+                                                                                      ("padding", padding)))
         if index % 2:
             # Checked against cnnkit's conv_transpose2d ...
             cases.append(Case(settings, (y, w), conv_transpose2d(y, w, **kwargs), kwargs=kwargs))

@@ -20,7 +20,7 @@ import numpy as np
 from cnnkit import max_pool2d, max_pool2d_backward
 from cnnkit.data import pooling_example
 
-from ..pooling_cases import pool_kwargs, pool_label
+from ..pooling_cases import pool_args, pool_kwargs, pool_label, size_kwargs
 from ..registry import Case, assignment
 
 ASSIGNMENT = "04-max-pooling"
@@ -89,6 +89,10 @@ def fixed_inputs():
         ("x (1, 1, 5, 6) of integers (int64), size=2, stride=None, padding=1", integers, 2,
          dict(stride=None, padding=1)),
         ("x (1, 1, 2, 2) negative, size=2, stride=None", small, 2, dict(stride=None)),
+        # size not passed either (the signature's default, 2), alone and with padding.
+        ("x (1, 1, 5, 6) of integers (int64), size and stride not given", integers, None, {}),
+        ("x (1, 2, 4, 4) of float64 ones and 1 + 1e-9, size not given, stride=1, padding=1", close, None,
+         dict(stride=1, padding=1)),
     ]
 
 
@@ -96,7 +100,7 @@ def fixed_inputs():
 def _max_pool2d_cases(rng):
     cases = [Case("x = the 4x4 worked example, size=2", (EXAMPLE.copy(), 2), max_pool2d(EXAMPLE, 2))]
     for label, x, size, kwargs in fixed_inputs():
-        cases.append(Case(label, (x.copy(), size), max_pool2d(x, size, **kwargs), kwargs=kwargs))
+        cases.append(Case(label, pool_args(x.copy(), size=size), max_pool2d(x, **size_kwargs(size), **kwargs), kwargs=kwargs))
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
         kwargs = pool_kwargs(stride, padding)
@@ -115,10 +119,10 @@ def _max_pool2d_backward_cases(rng):
              max_pool2d_backward(ones, EXAMPLE, 3, 1), kwargs=dict(stride=1)),
     ]
     for label, x, size, kwargs in fixed_inputs():
-        shape = max_pool2d(x, size, **kwargs).shape
+        shape = max_pool2d(x, **size_kwargs(size), **kwargs).shape
         dout = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 4  # fractions: an int dx loses them
-        cases.append(Case(label + ", dout 0.25, 0.5, 0.75, ...", (dout, x.copy(), size),
-                          max_pool2d_backward(dout, x, size, **kwargs), kwargs=kwargs))
+        cases.append(Case(label + ", dout 0.25, 0.5, 0.75, ...", pool_args(dout, x.copy(), size=size),
+                          max_pool2d_backward(dout, x, **size_kwargs(size), **kwargs), kwargs=kwargs))
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
         kwargs = pool_kwargs(stride, padding)

@@ -29,7 +29,7 @@ from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_ma
 from cnnkit.data import pooling_example
 
 from ..keras_models import POOLING, model_predicate, of_kind, shape_of, views
-from ..pooling_cases import pool_kwargs, pool_label
+from ..pooling_cases import pool_args, pool_kwargs, pool_label, size_kwargs
 from ..precision import fine_case
 from ..registry import KERAS_ALLOWED, Case, assignment
 
@@ -72,6 +72,9 @@ def fixed_inputs():
         ("x (1, 2, 3, 7) of integers (int64), size=2, stride=None, padding=1", integers, 2,
          dict(stride=None, padding=1)),
         ("x (1, 1, 3, 3), size=3, stride=None", ramp, 3, dict(stride=None)),
+        # size not passed either (the signature's default, 2), alone and with padding.
+        ("x (1, 2, 3, 7) of integers (int64), size and stride not given", integers, None, {}),
+        ("x (1, 1, 3, 3), size not given, stride=1, padding=1", ramp, None, dict(stride=1, padding=1)),
     ]
 
 
@@ -84,7 +87,7 @@ PRECISE_TOLERANCE = dict(rtol=1e-10, atol=0.0)
 def _avg_pool2d_cases(rng):
     cases = [Case("x = the 4x4 worked example, size=2", (EXAMPLE.copy(), 2), avg_pool2d(EXAMPLE, 2))]
     for label, x, size, kwargs in fixed_inputs():
-        cases.append(Case(label, (x.copy(), size), avg_pool2d(x, size, **kwargs), kwargs=kwargs))
+        cases.append(Case(label, pool_args(x.copy(), size=size), avg_pool2d(x, **size_kwargs(size), **kwargs), kwargs=kwargs))
     cases.append(Case("x (1, 1, 8, 8) of float64 values 1 + k * 1e-7 (float32 rounds them), size=2",
                       (PRECISE.copy(), 2), avg_pool2d(PRECISE, 2), **PRECISE_TOLERANCE))
     for shape, size, stride, padding in SETTINGS:
@@ -106,10 +109,10 @@ def _avg_pool2d_backward_cases(rng):
              avg_pool2d_backward(ones, EXAMPLE, 3, 1), kwargs=dict(stride=1)),
     ]
     for label, x, size, kwargs in fixed_inputs():
-        shape = avg_pool2d(x, size, **kwargs).shape
+        shape = avg_pool2d(x, **size_kwargs(size), **kwargs).shape
         dout = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 3
-        cases.append(Case(label + ", dout k / 3", (dout, x.copy(), size), avg_pool2d_backward(dout, x, size, **kwargs),
-                          kwargs=kwargs))
+        cases.append(Case(label + ", dout k / 3", pool_args(dout, x.copy(), size=size),
+                          avg_pool2d_backward(dout, x, **size_kwargs(size), **kwargs), kwargs=kwargs))
     for shape, size, stride, padding in SETTINGS:
         x = rng.standard_normal(shape)
         kwargs = pool_kwargs(stride, padding)
