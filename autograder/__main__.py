@@ -121,8 +121,9 @@ def main(argv=None):
                                            keep_work=args.keep_work, student=args.student,
                                            allow_no_cgroup=args.no_cgroup)
             course = grading.Course(args.assignment)
-            rows = finish(args.out, args.assignment, rows, course.parts, course.source_path, args.submissions,
-                          options, lambda message: print(message, file=sys.stderr, flush=True))
+            with grading.private_files():  # the LMS tables and the gradebook are the grader's too
+                rows = finish(args.out, args.assignment, rows, course.parts, course.source_path, args.submissions,
+                              options, lambda message: print(message, file=sys.stderr, flush=True))
             print(summary(rows, course.parts, grading.grade.elapsed, grading.grade.graded_now))
             print(f"grades: {args.out}/grades.csv   class: {args.out}/index.html   review: {args.out}/review.csv"
                   f"   feedback: {args.out}/feedback/")

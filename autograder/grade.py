@@ -16,6 +16,7 @@ missing or changed).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import shutil
 import sys
@@ -149,9 +150,13 @@ def grade_batch(assignment, batch, out, seed, limits, fingerprint, keep_work=Fal
     bounded by a cgroup (a worker that cannot make one gives ``grader-error``
     rows instead of grading unbounded).
     """
-    os.umask(0o077)  # a Dask worker is another process: the grader's files stay its own there too
     if require_cgroup:
         os.environ[cgroups.REQUIRE_VARIABLE] = "1"
+    with private_files():  # a Dask worker is another process: the grader's files stay its own there too
+        return _grade_batch(assignment, batch, out, seed, limits, fingerprint, keep_work)
+
+
+def _grade_batch(assignment, batch, out, seed, limits, fingerprint, keep_work):
     course = Course(assignment)
     work_root = Path(out) / ".work"
     results = []
@@ -233,9 +238,28 @@ def grade(assignment, submissions_dir, out, jobs=1, seed=None, scheduler=None, l
         No cgroup can be made for the submissions' runs and
         ``allow_no_cgroup`` is false; nothing was graded.
     """
+    with private_files():
+        return _grade(assignment, submissions_dir, out, jobs, seed, scheduler, limits, progress, keep_work, student,
+                      warn, allow_no_cgroup)
+
+
+@contextlib.contextmanager
+def private_files():
+    """Everything the grader writes meanwhile (grades, pages, state, sandbox inputs) is its own: 0600, 0700.
+
+    The process's umask is restored after: a caller's own files (a test's
+    virtual environment, an instructor's notebook server) keep theirs.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _grade(assignment, submissions_dir, out, jobs, seed, scheduler, limits, progress, keep_work, student, warn,
+           allow_no_cgroup):
     warn = warn or (lambda message: print(message, file=sys.stderr, flush=True))
-    # Everything the grader writes (grades, pages, state, sandbox inputs) is its own: 0600 files, 0700 folders.
-    os.umask(0o077)
     course = Course(assignment)
     limits = course.limits_for(limits or Limits())
     submissions = collect(submissions_dir, assignment, course.source_path.name)  # before OUT is touched

@@ -111,7 +111,8 @@ def test_honest_code_within_the_limit_is_unaffected(tmp_path):
                               inputs=folder)
     assert outcome.returncode == 0 and not outcome.killed_for, outcome
     assert outcome.stream == f"{40 * 2**20 // 8} [0, 0]".encode(), outcome
-    assert outcome.cgroup in (1, 2) and 100 * 2**20 < outcome.memory_peak <= LIMIT_MB * 2**20
+    # The parent's 40 MiB, the memfd and the file are held at once; the children's holds may not overlap in time.
+    assert outcome.cgroup in (1, 2) and 55 * 2**20 < outcome.memory_peak <= LIMIT_MB * 2**20
     assert not leftover_cgroups()
 
 
