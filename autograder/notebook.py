@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 MAX_NOTEBOOK_BYTES = 32 * 1024 * 1024
 MAX_CELLS = 2000
 MAX_SOURCE_CHARS = 1_000_000  # one cell
+# JSON may spell a lone UTF-16 surrogate ("\udce9"); no file, digest or page can hold one.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 NBGRADER_FIELDS = {"grade_id": str, "grade": bool, "solution": bool, "locked": bool, "points": (int, float)}
 
 
@@ -96,6 +99,7 @@ def _cell(raw):
         source = "".join(part for part in source if isinstance(part, str))
     elif not isinstance(source, str):
         source = ""
+    source = LONE_SURROGATE.sub("\ufffd", source[:MAX_SOURCE_CHARS])
     metadata = raw.get("metadata")
     nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     fields = {}
@@ -103,10 +107,10 @@ def _cell(raw):
         for key, kind in NBGRADER_FIELDS.items():
             value = nbgrader.get(key)
             if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)):
-                fields[key] = value
+                fields[key] = LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
     if "grade_id" in fields and (len(fields["grade_id"]) > 200 or not fields["grade_id"].strip()):
         del fields["grade_id"]
-    return Cell(raw["cell_type"], source[:MAX_SOURCE_CHARS], fields)
+    return Cell(raw["cell_type"], source, fields)
 
 
 def course_cells(path):

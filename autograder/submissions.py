@@ -23,7 +23,8 @@ is graded; the row's ``collision`` note names every entry, and the grader
 gives the row the status ``duplicate`` (see :func:`mark_collisions`).
 
 One that cannot be graded carries a ``problem`` and still gets a row in the
-grade table. Names come from file names, so they are never trusted: the
+grade table. A folder of more than :data:`MAX_ENTRIES` entries is refused
+as a whole (:class:`~autograder.course.CourseError`), never graded in part. Names come from file names, so they are never trusted: the
 shown name has no control character, and each submission also gets a
 ``key``, safe as a file name, for the grader's own files.
 """
@@ -37,6 +38,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .course import CourseError
 from .identity import decoded, identity_of, shown_name
 from .untrusted_text import escaped, has_controls, plain
 
@@ -173,7 +175,9 @@ def collect(submissions_dir, assignment, notebook_name):
     with os.scandir(root) as scan:
         for number, entry in enumerate(scan):
             if number >= MAX_ENTRIES:
-                break
+                # Grading the first ones only would drop students without a row: refuse, and say why.
+                raise CourseError(f"SUBMISSIONS must hold at most {MAX_ENTRIES:,} entries, got more in "
+                                  f"{plain(str(root))!r}: grade the class in parts")
             names.append(entry.name)
     groups = {}
     for name in sorted(names):

@@ -3,7 +3,7 @@
 The notebooks are mutations of the student version that Hypothesis wrote
 (the largest of a seeded batch), plus the floods and names that once broke
 a run: thousands of formulas, hundreds of duplicated cells, text spelt like
-the page's math placeholder, twins of one name, an archive, an upper-case
+the page's math placeholder, a lone surrogate spelt in the JSON, twins of one name, an archive, an upper-case
 suffix, escape sequences in a name. Every entry must end in one row that is
 ok, flagged or a stated problem, never ``grader-error``, and every page
 must stay under its limit.
@@ -64,6 +64,9 @@ def floods_and_names(folder):
     flags["cells"] += [dict(cell) for cell in flags["cells"] if cell["metadata"].get("nbgrader")] * 40
     write("flag-flood.ipynb", flags, "flag-flood")
     write("placeholder.ipynb", markdown(answered(), "MATHXPLACEHOLDERX3X and $y$"), "placeholder")
+    surrogate = markdown(answered(), "a lone surrogate: \udce9")
+    surrogate["cells"].insert(2, {"cell_type": "code", "metadata": {}, "outputs": [], "source": "# \udce9"})
+    write("surrogate.ipynb", surrogate, "surrogate")
     write("Twin.ipynb", release(), "twin")
     write("twin.ipynb", answered(), "twin")
     write("archive.zip", b"PK\x03\x04", "archive")
@@ -114,7 +117,7 @@ def test_entry_kinds_and_names(graded):
 
 
 def test_floods_are_graded_and_their_pages_bounded(graded):
-    for name in ("math-flood", "flag-flood", "placeholder"):
+    for name in ("math-flood", "flag-flood", "placeholder", "surrogate"):
         row = graded["rows"][name]
         assert float(row["total"]) == float(row["max"]), row  # the answers are right: only the floods are odd
     pages = {page.name: page.stat().st_size for page in (graded["out"] / "feedback").iterdir()}

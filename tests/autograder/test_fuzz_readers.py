@@ -70,6 +70,8 @@ def parsed_or_problem(raw):
         return None
     for cell in cells:
         assert cell.cell_type in ("code", "markdown", "raw") and isinstance(cell.source, str)
+        cell.source.encode("utf-8")  # digests, the sandbox's files and pages need UTF-8
+        str(cell.grade_id).encode("utf-8")
         assert all(isinstance(value, notebook.NBGRADER_FIELDS[key]) for key, value in cell.nbgrader.items())
     return cells
 
@@ -230,3 +232,11 @@ def test_an_nbformat_3_notebook_is_named_as_such():
         assert problem.status == "invalid-notebook" and "nbformat 3" in str(problem)
     else:
         raise AssertionError("an nbformat 3 notebook has no cells the grader reads")
+
+
+def test_a_lone_surrogate_spelt_in_json_becomes_a_replacement_character():
+    # Once a grader-error: the answers' digest could not encode the cell.
+    raw = b'{"cells": [{"cell_type": "code", "source": "x = 1  # \\udce9", "metadata": {"nbgrader": {"grade_id": "a\\ud800"}}}]}'
+    (cell,) = notebook.parse(raw)
+    assert cell.source == "x = 1  # \ufffd" and cell.grade_id == "a\ufffd"
+    answers_digest([cell], RELEASE)

@@ -160,3 +160,16 @@ def test_identity_ignores_normal_form_padding_and_invisibles_and_is_stable(name,
     assert identity_of(pad + name + pad) == identity
     assert identity_of(identity) == identity
     assert identity_of(name.casefold()) == identity
+
+
+def test_a_folder_past_the_entry_limit_is_refused_not_cut(tmp_path, monkeypatch):
+    from autograder import submissions
+    from autograder.course import CourseError
+
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+    monkeypatch.setattr(submissions, "MAX_ENTRIES", 3)
+    with pytest.raises(CourseError, match="at most 3 entries"):
+        collect(tmp_path, ASSIGNMENT, NAME)
+    monkeypatch.setattr(submissions, "MAX_ENTRIES", 4)
+    assert len(collect(tmp_path, ASSIGNMENT, NAME)) == 4
