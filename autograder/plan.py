@@ -101,10 +101,18 @@ def _course_cell_changes(source_cells, release_cells, release_by_id, by_id, orde
                 flags.append(f"cell {grade_id!r}: nbgrader metadata {key!r} was changed (ignored)")
                 break
         # The source notebook's version of a test cell (with its hidden part) is the course's too.
-        course_versions = {original.source, source_by_id.get(grade_id, original).source}
-        if not is_answer(original) and submission.source not in course_versions:
+        course_versions = {_code_text(original.source), _code_text(source_by_id.get(grade_id, original).source)}
+        if not is_answer(original) and _code_text(submission.source) not in course_versions:
             flags.append(f"course cell {grade_id!r} was edited (the original is used)")
     return flags
+
+
+def _code_text(source):
+    """A cell's text without the white space an editor adds or drops (trailing spaces, blank lines, line ends).
+
+    The original runs either way; this only decides whether an edit is worth a flag.
+    """
+    return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").strip().splitlines() if line.strip())
 
 
 def _steps(source_cells, release_by_id, by_id, extras):

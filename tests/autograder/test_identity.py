@@ -173,3 +173,30 @@ def test_a_folder_past_the_entry_limit_is_refused_not_cut(tmp_path, monkeypatch)
         collect(tmp_path, ASSIGNMENT, NAME)
     monkeypatch.setattr(submissions, "MAX_ENTRIES", 4)
     assert len(collect(tmp_path, ASSIGNMENT, NAME)) == 4
+
+
+def test_white_space_an_editor_changes_is_not_an_edit_of_a_course_cell():
+    """Trailing newlines, spaces and CRLF line ends in a course cell: no "edited" flag; a changed token: flagged."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from autograder.course import assignment_notebook
+    from autograder.notebook import Cell, course_cells, is_answer
+    from autograder.plan import plan
+
+    source = course_cells(assignment_notebook("02-convolution"))
+    course = [c for c in source if c.grade_id and not is_answer(c) and c.cell_type == "code"]
+
+    @settings(max_examples=25, deadline=None)
+    @given(index=st.integers(0, len(course) - 1), tail=st.sampled_from(["\n", "\n\n", "  ", " \n", "\r\n"]),
+           crlf=st.booleans())
+    def check(index, tail, crlf):
+        target = course[index]
+        text = target.source.replace("\n", "\r\n") if crlf else target.source
+        submitted = [Cell(c.cell_type, text + tail, c.nbgrader) if c is target else c for c in source]
+        flags = plan(source, source, submitted).flags
+        assert not any("edited" in f for f in flags), flags
+        edited = [Cell(c.cell_type, c.source + "\nx = 1", c.nbgrader) if c is target else c for c in source]
+        assert any("edited" in f for f in plan(source, source, edited).flags)
+
+    check()
