@@ -231,6 +231,18 @@ def _figures(shell, channel):
     return found
 
 
+def _is_cell(filename):
+    return filename.startswith("<ipython-input") or "/ipykernel_" in filename
+
+
+def _show_cell_frames(exc_tuple=None, *args, **kwargs):
+    """IPython's traceback, cut to the frames of the notebook's cells (no library's code, no path of the machine)."""
+    kind, value, tb = sys.exc_info() if exc_tuple is None else exc_tuple
+    frames = [f for f in traceback.extract_tb(tb) if _is_cell(f.filename)]
+    if frames:
+        print("Where: " + " -> ".join(f"line {f.lineno}: {(f.line or '').strip()}" for f in frames[-3:]))
+
+
 def _bindings(namespace, names):
     return {name: id(namespace[name]) if name in namespace else None for name in names}
 
@@ -267,6 +279,8 @@ class Kernel:
 
         self.shell = InteractiveShell.instance(colors="nocolor", display_pub_class=CapturingDisplayPublisher)
         self.shell.displayhook.write_output_prompt = lambda: None
+        # The page shows the error itself once; the trace shows only where in the student's cell it came from.
+        self.shell.showtraceback = _show_cell_frames
         self.namespace = self.shell.user_ns
         signal.signal(signal.SIGALRM, _on_alarm)
 

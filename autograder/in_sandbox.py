@@ -152,8 +152,27 @@ def _left(deadline):
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
+def _machine_paths():
+    """Folders of the grader's machine a message could name (its Python's), longest first."""
+    found = set()
+    for path in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(sys.executable)),
+                 *[p for p in sys.path if p.endswith("-packages")]):
+        if path and len(path) > 4:
+            found |= {path, os.path.realpath(path)}
+    return sorted(found, key=len, reverse=True)
+
+
+MACHINE_PATHS = _machine_paths()
+
+
 def _text(value, limit):
-    return value[:limit] if isinstance(value, str) else None
+    """A text of the kernel's, cut to ``limit`` and without the grader's own folders in it."""
+    if not isinstance(value, str):
+        return None
+    value = value[:limit]
+    for path in MACHINE_PATHS:
+        value = value.replace(path, "<python>")
+    return value
 
 
 def _names(value, allowed):

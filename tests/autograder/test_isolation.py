@@ -212,3 +212,17 @@ def test_a_sandbox_input_folder_belongs_to_its_run_only(tmp_path):
     for path in [tmp_path / "in", tmp_path / "in" / "sub", tmp_path / "in" / "sub" / "model.keras"]:
         info = path.stat()
         assert info.st_uid == uid and not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO), (path, oct(info.st_mode))
+
+
+def test_a_failing_visible_test_shows_its_error_once_and_no_path_of_the_grader(course, tmp_path):
+    """The page shows where in the cell it failed and the error once; no folder of the grader's machine."""
+    import sys
+
+    cells = [notebook.Cell(c.cell_type, c.source.replace("return", "return 1 +", 1), c.nbgrader)
+             if c.grade_id == "correlate1d" else c for c in course.source]
+    verdict = _grade(course, cells, tmp_path)
+    step = next(n for n, i in verdict.step_ids.items() if i == "correlate1d_example")
+    shown = verdict.outputs[step]["output"] + "\n" + (verdict.outputs[step]["error"] or "")
+    assert "Where: line" in shown and shown.count("Mismatched elements") == 1, shown
+    for path in {sys.prefix, sys.base_prefix, "site-packages"}:
+        assert path not in shown, (path, shown)
