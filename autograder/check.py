@@ -61,9 +61,9 @@ def find_assignment(cells):
     return best
 
 
-def check(path, assignment=None, limits=None):
-    """The :class:`Report` of the notebook at ``path``."""
-    from .verdict import graded_cells, plan, write_program
+def check(path, assignment=None, limits=None, progress=None):
+    """The :class:`Report` of the notebook at ``path`` (``progress(message)`` is told what runs)."""
+    from .verdict import graded_cells, plan
 
     try:
         cells = notebook.load(path)
@@ -88,18 +88,14 @@ def check(path, assignment=None, limits=None):
     report.blocking += the_plan.flags
     graded = graded_cells(source)
     with tempfile.TemporaryDirectory(prefix="ag-check-") as scratch:
-        program = write_program(Path(scratch) / "in", the_plan, 0, limits, hidden_cases=False)
-        from .verdict import execute_program
-
-        outcome = execute_program(Path(scratch) / "in", program, limits)
-        parsed = stream.parse(outcome.stream)
+        outcome, parsed = _run_as_graded(the_plan, limits, Path(scratch), progress)
         if not outcome.sandboxed:
             report.warnings.append("bubblewrap is not installed here: the check ran without the grader's sandbox")
-        seen_parts, models = read_events(parsed.events, the_plan, report)
+        seen_parts, models, failing = read_events(parsed.events, the_plan, report)
         if outcome.timed_out or not any(isinstance(e, dict) and e.get("event") == "done" for e in parsed.events):
             report.blocking.append("the notebook did not run to the end in the grader's limits "
                                    f"({limits.wall_seconds:g} s, {limits.memory_mb} MiB): "
-                                   + (outcome.stderr_tail.strip().splitlines() or ["no message"])[-1][:300])
+                                   + gist((outcome.stderr_tail.strip().splitlines() or ["no message"])[-1]))
         judged = judge_saved_models(graded, models, parsed.blobs, limits)
         for g in graded:
             if seen_parts.get(g.grade_id) is False:
@@ -110,19 +106,66 @@ def check(path, assignment=None, limits=None):
                     report.blocking.append(f"{g.part}: the grader cannot load `{g.target}`: {problem}")
                 else:
                     report.passed.append(f"{g.part}: the grader can load `{g.target}`")
+            elif g.grade_id in failing:
+                report.warnings.append(f"{g.part}: `{g.target}` is defined but its visible test fails: "
+                                       f"{failing[g.grade_id]}")
             elif seen_parts.get(g.grade_id):
-                report.passed.append(f"{g.part}: `{g.target}` is defined")
+                report.passed.append(f"{g.part}: `{g.target}` is defined and passes its visible test")
     return report
 
 
-def read_events(events, the_plan, report):
-    """Add to ``report`` what the run's ``events`` say; return ``(seen_parts, models)`` by grade id.
+def _run_as_graded(the_plan, limits, scratch, progress=None):
+    """``(outcome, stream)`` of the notebook run as the grader runs it (each run of the plan, merged)."""
+    from . import verdict
 
-    The events come from the student's process, so any field may be of any
-    type: a step that is no index of the plan is ``?``, a part that is not
-    a string is ignored.
+    runs = verdict.runs_of(the_plan)
+    done = []
+    for index, run in enumerate(runs):
+        if progress is not None:
+            progress(f"running the notebook in the grader's sandbox ({index + 1} of {len(runs)}: up to "
+                     f"{the_plan.steps[run.last].get('id') or the_plan.steps[run.last].get('grade_id')}), "
+                     f"at most {limits.wall_seconds:g} s ...")
+        program = verdict.write_program(scratch / f"in-{index}", the_plan, 0, limits, hidden_cases=False, run=run)
+        outcome = verdict.execute_program(scratch / f"in-{index}", program, limits)
+        done.append((run, program, outcome, stream.parse(outcome.stream)))
+    if len(done) == 1:
+        return done[0][2], done[0][3]
+    _, outcome, parsed = verdict.merge_runs(the_plan, done)
+    return outcome, parsed
+
+
+def gist(text, limit=MESSAGE_CHARS):
+    """``text`` on one line within ``limit`` characters, keeping its informative end (ACTUAL/DESIRED) whole words."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit // 3].rsplit(" ", 1)[0]
+    tail = text[-(limit - len(head) - 3):]
+    tail = tail.split(" ", 1)[-1] if " " in tail else tail
+    return f"{head} … {tail}"
+
+
+def _parts_of_steps(the_plan):
+    """``{step: grade id}``: the part whose hidden tests come next after each cell (its visible test's part)."""
+    parts, upcoming = {}, None
+    for number in range(len(the_plan.steps) - 1, -1, -1):
+        step = the_plan.steps[number]
+        if step["kind"] == "call":
+            upcoming = step.get("grade_id")
+        parts[number] = upcoming
+    return parts
+
+
+def read_events(events, the_plan, report):
+    """Add to ``report`` what the run's ``events`` say; return ``(seen_parts, models, failing)`` by grade id.
+
+    ``failing`` maps a part to the error of its visible test (the course's
+    cells before its hidden tests). The events come from the student's
+    process, so any field may be of any type: a step that is no index of the
+    plan is ``?``, a part that is not a string is ignored.
     """
-    seen_parts, models = {}, {}
+    seen_parts, models, failing = {}, {}, {}
+    part_of = _parts_of_steps(the_plan)
     for event in events:
         if not isinstance(event, dict):
             continue
@@ -132,11 +175,13 @@ def read_events(events, the_plan, report):
             where = the_plan.steps[step].get("id") if known_step else "?"
             origin = the_plan.origins.get(step) if known_step else None
             error = str(event["error"])
-            message = f"cell {where}: {error[:300]}"
+            message = f"cell {where}: {gist(error, MESSAGE_CHARS - 40)}"
             if error.startswith("NotImplementedError"):
                 report.warnings.append(f"not answered yet: {message}")
             elif origin == "course":
                 report.warnings.append(f"a visible test fails: {message}")
+                if part_of.get(step):
+                    failing.setdefault(part_of[step], gist(error, 200))
             else:
                 report.warnings.append(f"your cell raised an error: {message}")
         elif kind == "part" and isinstance(part, str):
@@ -146,7 +191,7 @@ def read_events(events, the_plan, report):
                                    "that answer earns nothing")
         elif kind == "model" and isinstance(part, str):
             models[part] = event
-    return seen_parts, models
+    return seen_parts, models, failing
 
 
 def judge_saved_models(graded, models, blobs, limits):
@@ -189,6 +234,6 @@ def model_load_problem(event, blobs, judged):
 def main(path, assignment=None):
     if not Path(path).exists():
         raise CourseError(f"NOTEBOOK must be a notebook file, got {for_terminal(str(path), 300)!r}")
-    report = check(path, assignment)
+    report = check(path, assignment, progress=lambda message: print(for_terminal(message, 200), flush=True))
     print(report.text())
     return 0 if report.will_be_graded else 1

@@ -37,6 +37,7 @@ import zipfile
 
 MAX_HEADER = 256 * 1024
 MAX_BLOB = 64 * 1024 * 1024
+MAX_REPLY = 96 * 1024 * 1024  # one reply of the kernel, its blobs included: the harness's own memory stays bounded
 MAX_TEXT = 2000
 MAX_OUTPUT = 20_000
 MAX_FIGURES = 4
@@ -290,10 +291,11 @@ class Harness:
             self.results.send({"event": "rebound", "step": number, "names": rebound})
 
     def _receive_with_blobs(self, deadline, final_op, blob_kinds, max_blobs):
-        """Blob frames (each checked and kept), then the frame ``final_op``."""
-        blobs = {}
+        """Blob frames (each checked and kept, :data:`MAX_REPLY` bytes in all), then the frame ``final_op``."""
+        blobs, total = {}, 0
         while True:
-            header, payload = self.pipe.receive(deadline, MAX_BLOB)
+            header, payload = self.pipe.receive(deadline, min(MAX_BLOB, MAX_REPLY - total))
+            total += len(payload)
             op = header.get("op")
             if op == final_op:
                 return header, payload, blobs

@@ -275,3 +275,18 @@ def test_check_refuses_what_the_grader_would_not_grade(tmp_path, case):
     result = check(tmp_path / "nb.ipynb", *(["--assignment", ASSIGNMENT] if case == "other-assignment" else []))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "will NOT be graded" in result.stdout
+
+
+def test_check_gives_each_part_its_visible_tests_status_and_keeps_the_end_of_a_message(tmp_path):
+    """A part whose visible test fails is not "ok": the report says so, with the ACTUAL/DESIRED end of the message."""
+    from .corpus import SOLVED
+
+    wrong = SOLVED["correlate1d"].replace("return", "return 1 +", 1)
+    write(tmp_path / "nb.ipynb", answered(dict(SOLVED, correlate1d=wrong)))
+    result = check(tmp_path / "nb.ipynb")
+    lines = result.stdout.splitlines()
+    part = [line for line in lines if "correlate1d" in line and "visible test fails" in line and "defined" in line]
+    assert part and "DESIRED" in part[0], result.stdout
+    assert not any(line.strip().startswith("ok") and "correlate1d`" in line for line in lines), result.stdout
+    assert "running the notebook in the grader's sandbox" in result.stdout
+    assert any(line.strip().startswith("ok") and "passes its visible test" in line for line in lines), result.stdout
