@@ -62,8 +62,9 @@ def assert_stopped_and_contained(kind, outcome, held, drop, refused):
         stopped = outcome.killed_for == "memory" or (refused and held <= LIMIT_MB + 32)
         assert stopped, described
     assert drop <= LIMIT_MB + MARGIN_MB, described
-    # The kernel's own count, main counter plus (v1) TCP buffers, polled every WATCH_INTERVAL.
-    assert outcome.memory_peak <= (LIMIT_MB + LIMIT_MB // cgroups.TCP_SHARE) * 1024 * 1024, described
+    # The kernel's own count: the limit, plus (v1 only) the TCP buffers that loopback traffic adds between two
+    # looks of the poll that holds main plus TCP counters to the limit (measured up to 23 MiB, 6 senders).
+    assert outcome.memory_peak <= (LIMIT_MB + LIMIT_MB // 4) * 1024 * 1024, described
     assert not leftover_cgroups()
 
 
