@@ -228,9 +228,11 @@ class RunCgroup:
         # Swap would double the memory a run holds; where memsw exists it caps memory plus swap.
         _write(memory / "memory.memsw.limit_in_bytes", memory_bytes, required=False)
         # v1 charges TCP socket buffers to a counter of their own, outside the
-        # main one (measured: unix socket buffers, memfd, shm, tmpfs and its
-        # xattrs all land in the main one). A sandbox has only loopback, so a
-        # small share suffices and keeps the run's total near its limit.
+        # main one, and only once this limit is written (measured: unix socket
+        # buffers, memfd, shm, tmpfs and its xattrs all land in the main one).
+        # A 6.18 kernel counts past it without refusing: sandbox.execute holds
+        # both counters together to the memory limit. A sandbox has only
+        # loopback, so a small share suffices.
         _write(memory / "memory.kmem.tcp.limit_in_bytes", max(memory_bytes // TCP_SHARE, 1 << 20), required=False)
         _write(memory / "memory.swappiness", 0, required=False)
         _write(self.folders["pids"] / "pids.max", pids)

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder import sandbox
+from autograder import cgroups, sandbox
 
 KINDS = ("numpy", "memfd", "sysv-shm", "shared-mmap", "socketpair", "tcp-loopback", "tmpfs-xattr", "children",
          "fork-bomb")
@@ -173,17 +173,48 @@ def mem_available_mb():
     raise RuntimeError("expected a MemAvailable line in /proc/meminfo, found none")
 
 
+def _memory_counters():
+    """``(root, own)`` v1 memory cgroup usage files: everything charged, and this process's cgroup; or ``None``."""
+    mounts, _ = cgroups._mounts()
+    own = cgroups._own_cgroups()[0].get("memory", "/")
+    if "memory" not in mounts or own == "/":
+        return None  # v2, or this process in the root cgroup: the others cannot be told apart
+    root = mounts["memory"]
+    return root / "memory.usage_in_bytes", root / own.lstrip("/") / "memory.usage_in_bytes"
+
+
+def charged_elsewhere_mb(counters):
+    """MiB charged to cgroups other than this process's own (and its runs', which are below it)."""
+    if counters is None:
+        return 0.0
+    root, own = (int(path.read_text()) for path in counters)
+    return (root - own) / 2**20
+
+
 class HostMemory:
-    """Samples the host's MemAvailable in a thread; ``drop_mb`` is the largest fall below the start."""
+    """Samples the host's MemAvailable in a thread, and how much of its fall this process's cgroup explains.
+
+    ``raw_drop_mb`` is the largest fall of MemAvailable below the start.
+    ``drop_mb`` is the largest fall less what cgroups other than this
+    process's own (other users of a shared machine) were charged meanwhile:
+    memory that this process's runs took, charged to their cgroup or not
+    (the escapes this guards against are charged to no one), stays in it.
+    """
 
     def __init__(self, interval=0.02):
+        self._counters = _memory_counters()
         self.interval, self.start = interval, mem_available_mb()
-        self.lowest, self._stop = self.start, threading.Event()
+        self._elsewhere = charged_elsewhere_mb(self._counters)
+        self.raw_drop_mb = self.drop_mb = 0.0
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self):
         while not self._stop.is_set():
-            self.lowest = min(self.lowest, mem_available_mb())
+            fall = self.start - mem_available_mb()
+            others = max(charged_elsewhere_mb(self._counters) - self._elsewhere, 0.0)
+            self.raw_drop_mb = max(self.raw_drop_mb, fall)
+            self.drop_mb = max(self.drop_mb, fall - others)
             time.sleep(self.interval)
 
     def __enter__(self):
@@ -195,13 +226,9 @@ class HostMemory:
         self._thread.join()
         return False
 
-    @property
-    def drop_mb(self):
-        return self.start - self.lowest
-
 
 def run_attack(folder, kind, chunk_mb, procs, limits, target_mb, use_cgroup=None):
-    """``(outcome, MiB the attack reported holding, host drop in MiB, refusals seen)``."""
+    """``(outcome, MiB the attack reported holding, host drop in MiB (see :class:`HostMemory`), refusals seen)``."""
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     (folder / "attack.py").write_text(textwrap.dedent(PROBE))

@@ -4,12 +4,13 @@ The attacks (:mod:`tests.autograder.attacks`) are generated: a class of
 memory a watchdog cannot see (or can), a chunk size and a number of
 processes. Each must be stopped (killed for memory or processes, or refused
 its allocations) while the host's MemAvailable, sampled during the run,
-never falls by more than the limit plus a margin. The margin covers the
-sandbox's own start-up and what the other users of a shared machine do
-meanwhile (measured on a 2-core machine shared by five: up to ~500 MiB in a
-second; ``make test`` runs other test files next to this one): an attack
-that escaped the limit would take eight times the limit, far above it. The
-kernel's own count of the run's peak is checked too, without a margin.
+never falls by more than the limit plus a margin. What other cgroups than
+this test's own were charged meanwhile is taken off the fall (a shared
+machine's other users: MemAvailable swung by up to 1.8 GiB in 40 s here);
+memory charged to no cgroup, which is what escapes, stays in it. The margin
+covers the sandbox's start-up and the rest of that noise; an attack that
+escaped would take eight times the limit, far above it. The kernel's own
+count of the run's peak is checked too.
 """
 
 import csv
@@ -62,8 +63,9 @@ def assert_stopped_and_contained(kind, outcome, held, drop, refused):
         stopped = outcome.killed_for == "memory" or (refused and held <= LIMIT_MB + 32)
         assert stopped, described
     assert drop <= LIMIT_MB + MARGIN_MB, described
-    # The kernel's own count, main counter plus (v1) TCP buffers, polled every WATCH_INTERVAL.
-    assert outcome.memory_peak <= (LIMIT_MB + LIMIT_MB // cgroups.TCP_SHARE) * 1024 * 1024, described
+    # The kernel's own count: the limit, plus (v1 only) the TCP buffers that loopback traffic adds between two
+    # looks of the poll that holds main plus TCP counters to the limit (measured up to 23 MiB, 6 senders).
+    assert outcome.memory_peak <= (LIMIT_MB + LIMIT_MB // 4) * 1024 * 1024, described
     assert not leftover_cgroups()
 
 
@@ -111,8 +113,8 @@ def test_honest_code_within_the_limit_is_unaffected(tmp_path):
                               inputs=folder)
     assert outcome.returncode == 0 and not outcome.killed_for, outcome
     assert outcome.stream == f"{40 * 2**20 // 8} [0, 0]".encode(), outcome
-    # The parent's 40 MiB, the memfd and the file are held at once; the children's holds may not overlap in time.
-    assert outcome.cgroup in (1, 2) and 55 * 2**20 < outcome.memory_peak <= LIMIT_MB * 2**20
+    # The processes need not hold their arrays at the same time: the peak is at least one of them.
+    assert outcome.cgroup in (1, 2) and 40 * 2**20 < outcome.memory_peak <= LIMIT_MB * 2**20
     assert not leftover_cgroups()
 
 
@@ -253,7 +255,7 @@ def test_a_class_with_one_memory_bomb_per_kind_grades_its_honest_students_exactl
         row = rows[f"bomb-{kind}"]
         assert row["status"] in ("stopped-early", "flagged") and float(row["total"]) < float(row["max"]), row
     # At most `jobs` submissions run at once, each held to its limit.
-    assert host.drop_mb <= jobs * LIMIT_MB + MARGIN_MB, host.drop_mb
+    assert host.drop_mb <= jobs * LIMIT_MB + MARGIN_MB, (host.drop_mb, host.raw_drop_mb)
     assert not leftover_cgroups()
 
 
