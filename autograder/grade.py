@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import cgroups, feedback, notebook, reports
-from .course import EXERCISES, CourseError, assignment_notebook
+from .course import EXERCISES, ROOT, CourseError, assignment_notebook
 from .sandbox import Limits, bwrap_path
 from .state import Row, State, assignment_fingerprint, sha256, submission_seed, zero_row
 from .submissions import collect, find_student, mark_collisions, printable
@@ -216,6 +216,32 @@ def _executor(jobs, scheduler):
     return concurrent.futures.ProcessPoolExecutor(max_workers=jobs), None
 
 
+def worker_problems(paths, require_cgroup):
+    """What keeps this machine from grading (run on each Dask worker): paths it cannot see, no sandbox, no cgroup."""
+    problems = [f"{path} is not there (a worker must see it at the same path)" for path in paths
+                if not Path(path).exists()]
+    if not bwrap_path():
+        problems.append("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    if require_cgroup and cgroups.unavailable():
+        problems.append(f"no cgroup can be made: {cgroups.unavailable()}")
+    return problems
+
+
+def _check_workers(scheduler, paths, require_cgroup):
+    """Ask every worker of the cluster before grading; raise :class:`SetupError` naming each one that cannot."""
+    from distributed import Client
+
+    with Client(scheduler) as client:
+        answers = client.run(worker_problems, [str(p) for p in paths], require_cgroup)
+    if not answers:
+        raise SetupError(f"the Dask cluster at {scheduler} has no worker")
+    broken = {worker: problems for worker, problems in answers.items() if problems}
+    if broken:
+        raise SetupError("these Dask workers cannot grade, so nothing was graded (the self-test runs on this "
+                         "machine only):\n" + "\n".join(f"  - {worker}: {'; '.join(problems)}"
+                                                         for worker, problems in sorted(broken.items())))
+
+
 def _write_page(out, key, page):
     folder = Path(out) / "feedback"
     folder.mkdir(exist_ok=True)
@@ -274,6 +300,8 @@ def _grade(assignment, submissions_dir, out, jobs, seed, scheduler, limits, prog
     if no_cgroup:
         warn(NO_CGROUP_WARNING)
     out = Path(out).resolve()
+    if scheduler:
+        _check_workers(scheduler, [Path(submissions_dir).resolve(), out.parent, ROOT], require_cgroup=not no_cgroup)
     state = State(out)
     seed = state.seed(seed)
     fingerprint = assignment_fingerprint(course.source_path, course.release_path, seed, limits)

@@ -290,3 +290,19 @@ def test_check_gives_each_part_its_visible_tests_status_and_keeps_the_end_of_a_m
     assert not any(line.strip().startswith("ok") and "correlate1d`" in line for line in lines), result.stdout
     assert "running the notebook in the grader's sandbox" in result.stdout
     assert any(line.strip().startswith("ok") and "passes its visible test" in line for line in lines), result.stdout
+
+
+def test_dask_workers_that_cannot_grade_are_named_before_grading(tmp_path):
+    """A worker that does not see a path the grade needs is reported, and nothing is graded."""
+    from distributed import LocalCluster
+
+    from autograder.grade import SetupError, _check_workers, worker_problems
+
+    missing = tmp_path / "not-on-the-workers"
+    assert worker_problems([str(tmp_path)], False) == []
+    assert any(str(missing) in p for p in worker_problems([str(missing)], False))
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      processes=True) as cluster:
+        _check_workers(cluster.scheduler_address, [tmp_path], require_cgroup=False)
+        with pytest.raises(SetupError, match="not-on-the-workers"):
+            _check_workers(cluster.scheduler_address, [tmp_path, missing], require_cgroup=False)
