@@ -60,6 +60,13 @@ def _parser():
     new.add_argument("name", help="NN-topic, e.g. 08-attention")
     new.add_argument("--title", required=True, help="the chapter's title")
 
+    publish = commands.add_parser("publish", help="copy the student-facing course (book, exercises, cnnkit) to DEST, "
+                                  "without solutions or hidden tests")
+    publish.add_argument("dest", help="a new or empty folder, or one published before (e.g. a public repository's "
+                                      "work tree)")
+    publish.add_argument("--repository", help="the public repository's URL, for the book's Colab and download "
+                                              "buttons (e.g. https://github.com/OWNER/NAME)")
+
     check = commands.add_parser("check", help="before hand-in: will this notebook be graded?")
     check.add_argument("notebook", help="the exercise notebook to check")
     check.add_argument("--assignment", help="assignment name (default: found from the notebook)")
@@ -96,6 +103,12 @@ def main(argv=None):
 
             print(f"wrote {build(args.assignment, args.out, args.seed)}: upload it as the assignment's "
                   "autograder (Ubuntu 24.04 base image)")
+            return 0
+        if args.command == "publish":
+            from .publish import publish as publish_course
+
+            written = publish_course(args.dest, args.repository)
+            print(f"published {len(written)} files to {args.dest}: no solution cell, no hidden test, no grader")
             return 0
         if args.command == "check":
             from .check import main as check_main
