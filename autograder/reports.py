@@ -106,35 +106,46 @@ document.querySelectorAll('th[data-sort]').forEach(function (th, column) {
 """
 
 
+def part_name(grade_id):
+    """The name a part goes by (its function: ``conv2d_backward``), from its grade id (``conv2d_backward_tests``)."""
+    return grade_id[:-len("_tests")] if grade_id.endswith("_tests") else grade_id
+
+
 def class_page(assignment, rows, parts):
     """``index.html``: students x parts, status, links to feedback; a histogram per part; who needs a look."""
     import base64
 
     digest = base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode()).digest()).decode()
     csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
-    head = ['<th scope="col" data-sort="text" tabindex="0">student</th>']
-    head += [f'<th scope="col" data-sort="num" tabindex="0">{for_html(gid)} ({points:g})</th>' for gid, points in parts]
-    head += ['<th scope="col" data-sort="num" tabindex="0">total</th>',
-             '<th scope="col" data-sort="text" tabindex="0">status</th>']
+    # Who, how much and whether to look first; then the parts, by the names students see, narrow enough that
+    # a class page of a dozen parts fits 1280 px without scrolling sideways.
+    head = ['<th scope="col" data-sort="text" tabindex="0">student</th>',
+            '<th scope="col" data-sort="num" tabindex="0">total</th>',
+            '<th scope="col" data-sort="text" tabindex="0">status</th>']
+    head += [f'<th scope="col" class="part" data-sort="num" tabindex="0" title="{for_html(gid)}">'
+             f'{for_html(part_name(gid)).replace("_", "_<wbr>")}<br><small>{points:g} pt</small></th>'
+             for gid, points in parts]
     body = []
     for row in rows:
         link = f'<a href="feedback/{for_html(row.key or row.student)}.html">{for_html(row.student, limit=120)}</a>'
-        cells = [f'<td data-value="{for_html(row.student, limit=120)}">{link}</td>']
+        cells = [f'<td data-value="{for_html(row.student, limit=120)}">{link}</td>',
+                 f'<td data-value="{row.total:g}">{row.total:g} / {row.max:g}</td>',
+                 f'<td data-value="{for_html(row.status)}">{for_html(row.status)}</td>']
         cells += [f'<td data-value="{row.scores.get(g, 0.0):g}">{row.scores.get(g, 0.0):g}</td>' for g, _ in parts]
-        cells += [f'<td data-value="{row.total:g}">{row.total:g} / {row.max:g}</td>',
-                  f'<td data-value="{for_html(row.status)}">{for_html(row.status)}</td>']
         body.append(f"<tr>{''.join(cells)}</tr>")
     histograms = []
     for gid, points in [("total", sum(p for _, p in parts)), *parts]:
         values = [r.total if gid == "total" else r.scores.get(gid, 0.0) for r in rows]
-        histograms.append(f"<figure><figcaption>{for_html(gid)}</figcaption>"
-                          f"{_histogram_svg(values, points, f'histogram of {gid}')}</figure>")
+        histograms.append(f"<figure><figcaption>{for_html(part_name(gid))}</figcaption>"
+                          f"{_histogram_svg(values, points, f'histogram of {part_name(gid)}')}</figure>")
     look = [f"<li><a href=\"feedback/{for_html(r.key or r.student)}.html\">{for_html(r.student, limit=120)}</a>: "
             f"{for_html(r.status)} – {for_html(' | '.join(map(str, r.notes)), limit=300)}</li>"
             for r in rows if needs_look(r)]
     style = ("body{font-family:system-ui,sans-serif;margin:1rem;color:#1b1b1b}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}th{cursor:pointer;background:#eef3fa}"
-             "figure{display:inline-block;margin:.5rem}.hist{display:flex;flex-wrap:wrap}.scroll{overflow-x:auto}")
+             "td,th{border:1px solid #ccc;padding:.2rem .35rem;text-align:left}th{cursor:pointer;background:#eef3fa}"
+             "figure{display:inline-block;margin:.5rem}.hist{display:flex;flex-wrap:wrap}.scroll{overflow-x:auto}"
+             "th.part{font-size:.75rem;font-weight:600;max-width:6.5rem;overflow-wrap:break-word;vertical-align:bottom}"
+             "td{font-variant-numeric:tabular-nums}td:nth-child(-n+3),th:nth-child(-n+3){white-space:nowrap}")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

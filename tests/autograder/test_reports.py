@@ -99,3 +99,25 @@ def test_cut_notes_keep_what_decides_the_status():
     assert row.notes[0] == "tampering: forged results" and row.notes[1] == notes[0]
     short = Row("ben", "ben", {}, 0.0, 5.0, "ok", ["b", "tampering: x"])
     assert short.notes == ["b", "tampering: x"]  # nothing cut, nothing moved
+
+
+def test_the_class_page_shows_total_and_status_first_and_fits_1280_px(tmp_path):
+    """Twelve parts of long names: no sideways scroll at 1280 px, total and status before the parts, names not ids."""
+    from autograder.reports import class_page
+    from autograder.state import Row
+    from tests.book.browser import offline_browser
+
+    parts = [(f"layer_{name}_backward_tests", 2.0) for name in "abcdefghijkl"]
+    rows = [Row(f"student-{i}", f"student-{i}", {g: 1.0 for g, _ in parts}, 12.0, 24.0, "ok") for i in range(30)]
+    html = class_page("02-convolution", rows, parts)
+    header = html[html.index("<thead>"):html.index("</thead>")]
+    assert header.index(">total<") < header.index(">status<") < header.index("layer_<wbr>a")
+    assert "layer_a_backward_tests</th>" not in header and "layer_<wbr>a_<wbr>backward<br>" in header
+    page = tmp_path / "index.html"
+    page.write_text(html)
+    with offline_browser() as browser:
+        _, tab = browser.open(page, screenshot=tmp_path / "class-1280.png", viewport={"width": 1280, "height": 900})
+        widths = tab.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+                              " document.querySelector('.scroll').scrollWidth,"
+                              " document.querySelector('.scroll').clientWidth]")
+    assert widths[0] <= widths[1] and widths[2] <= widths[3], widths
