@@ -13,6 +13,12 @@ autograder: see ``shared/cnnkit-api.md``.
 from .conv1d import conv1d, convolve1d, correlate1d
 from .conv2d import conv2d, conv2d_backward
 from .dense import dense_to_conv
+from .depthwise import (
+    depthwise_conv2d,
+    depthwise_conv2d_backward,
+    separable_conv2d,
+    separable_conv2d_backward,
+)
 from .gradcheck import numerical_gradient
 from .layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
 from .pool import (
@@ -50,6 +56,8 @@ __all__ = [
     "convolve1d",
     "correlate1d",
     "dense_to_conv",
+    "depthwise_conv2d",
+    "depthwise_conv2d_backward",
     "global_avg_pool2d",
     "global_max_pool2d",
     "hwio_to_oihw",
@@ -59,4 +67,6 @@ __all__ = [
     "nhwc_to_nchw",
     "numerical_gradient",
     "oihw_to_hwio",
+    "separable_conv2d",
+    "separable_conv2d_backward",
 ]

@@ -19,8 +19,18 @@ type's settings; shapes are ``(C, H, W)`` for feature maps of one image and
 ``"globalmaxpool"``
 ``"relu"``, ``"dropout"``,    none: the shape is unchanged
 ``"softmax"``
+``"depthwise_conv"``          ``kernel``, ``multiplier=1``, ``stride=1``, ``padding=0``,
+                              ``dilation=1``, ``bias=True``: ``M`` kernels per channel,
+                              ``C M`` output channels (:func:`cnnkit.depthwise_conv2d`)
+``"separable_conv"``          ``filters``, ``kernel``, ``multiplier=1``, ``stride=1``,
+                              ``padding=0``, ``dilation=1``, ``bias=True``: depthwise,
+                              then a 1x1 convolution (:func:`cnnkit.separable_conv2d`)
 ``"residual"``                ``body`` (a list of layers), ``shortcut=[]`` (a list of
                               layers; empty is the identity); the two outputs are added
+``"concat"``                  ``branches`` (a list of lists of layers; an empty one is
+                              the identity), all applied to the input; their maps,
+                              which must agree in ``H`` and ``W``, are stacked along
+                              the channels (an Inception module, :func:`inception_block`)
 ============================  =======================================================
 
 Every layer may also carry a ``"name"``. ``padding`` takes an int or an
@@ -29,14 +39,20 @@ Every layer may also carry a ``"name"``. ``padding`` takes an int or an
 
 Counting rules (one image):
 
-* parameters: convolution ``F (C / g) k_h k_w + F`` (bias), dense
-  ``n u + u``, batch normalisation ``4C`` (``gamma``, ``beta`` trained; the
-  moving mean and variance not), everything else none;
+* parameters: convolution ``F (C / g) k_h k_w + F`` (bias), depthwise
+  ``C M k_h k_w + C M``, separable ``C M k_h k_w + C M F + F`` (one bias, after
+  the 1x1 step, as Keras' ``SeparableConv2D``), dense ``n u + u``, batch
+  normalisation ``4C`` (``gamma``, ``beta`` trained; the moving mean and
+  variance not), everything else none;
 * activation memory: the number of floats a layer outputs, ``prod(shape)``
-  (a residual block: every output inside it, plus the sum);
-* multiply-adds (MACs): convolution ``H_o W_o F (C / g) k_h k_w``, dense ``n u``;
-  biases, pooling, normalisation and activations are not counted (they are
-  a few operations per output, negligible next to the products).
+  (a residual or concat block: every output inside it, plus the sum or the
+  stacked maps);
+* multiply-adds (MACs): convolution ``H_o W_o F (C / g) k_h k_w``, depthwise
+  ``H_o W_o C M k_h k_w`` (``k_h k_w`` per output value, ``C M`` output maps),
+  separable ``H_o W_o C M (k_h k_w + F)`` (the depthwise step, then ``C M``
+  per value of the ``F`` maps of the 1x1 step), dense ``n u``; biases,
+  pooling, normalisation and activations are not counted (they are a few
+  operations per output, negligible next to the products).
 """
 
 from __future__ import annotations
@@ -49,6 +65,8 @@ from .sizes import conv_output_size
 __all__ = [
     "LayerCost",
     "alexnet",
+    "compare_separable",
+    "inception_block",
     "layer_macs",
     "layer_output_shape",
     "layer_params",
@@ -62,7 +80,8 @@ __all__ = [
 
 SHAPELESS = ("relu", "dropout", "softmax")
 KNOWN = ("conv", "maxpool", "avgpool", "dense", "batchnorm", "flatten",
-         "globalavgpool", "globalmaxpool", "residual", *SHAPELESS)
+         "globalavgpool", "globalmaxpool", "residual", "depthwise_conv", "separable_conv", "concat",
+         *SHAPELESS)
 
 
 @dataclass(frozen=True)
@@ -114,19 +133,36 @@ def _padding(layer, fn):
     return as_pair(padding, "padding", fn, minimum=0)
 
 
-def _conv_geometry(layer, shape, fn):
-    c, h, w = _maps(shape, "conv", fn)
-    filters = as_int(_required(layer, "filters", fn), "filters", fn)
+def _window_geometry(layer, shape, fn):
+    """``(C, H_o, W_o, k_h, k_w)`` of a convolution-like layer (conv, depthwise, separable)."""
+    c, h, w = _maps(shape, layer["type"], fn)
     kh, kw = as_pair(_required(layer, "kernel", fn), "kernel", fn)
     sh, sw = as_pair(layer.get("stride", 1), "stride", fn)
     dh, dw = as_pair(layer.get("dilation", 1), "dilation", fn)
+    ph, pw = _padding(layer, fn)
+    return c, conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw), kh, kw
+
+
+def _conv_geometry(layer, shape, fn):
+    c = _maps(shape, "conv", fn)[0]
+    filters = as_int(_required(layer, "filters", fn), "filters", fn)
     groups = as_int(layer.get("groups", 1), "groups", fn)
     if c % groups or filters % groups:
         raise ValueError(f"{fn}: groups must divide the input channels ({c}) and filters ({filters}), got {groups}")
-    ph, pw = _padding(layer, fn)
-    ho = conv_output_size(h, kh, sh, ph, dh)
-    wo = conv_output_size(w, kw, sw, pw, dw)
+    _, ho, wo, kh, kw = _window_geometry(layer, shape, fn)
     return (filters, ho, wo), (c // groups) * kh * kw
+
+
+def _depthwise_cost(layer, shape, fn):
+    """``(output shape, params, MACs)`` of a ``depthwise_conv`` or ``separable_conv`` layer."""
+    c, ho, wo, kh, kw = _window_geometry(layer, shape, fn)
+    m = as_int(layer.get("multiplier", 1), "multiplier", fn)
+    bias = bool(layer.get("bias", True))
+    if layer["type"] == "depthwise_conv":
+        return (c * m, ho, wo), c * m * kh * kw + (c * m if bias else 0), ho * wo * c * m * kh * kw
+    filters = as_int(_required(layer, "filters", fn), "filters", fn)
+    params = c * m * kh * kw + c * m * filters + (filters if bias else 0)
+    return (filters, ho, wo), params, ho * wo * c * m * (kh * kw + filters)
 
 
 def _pool_shape(layer, shape, fn):
@@ -149,6 +185,23 @@ def _residual_rows(layer, shape, fn):
     return inner + short, out
 
 
+def _concat_rows(layer, shape, fn):
+    branches = _required(layer, "branches", fn)
+    if not isinstance(branches, (list, tuple)) or not branches:
+        raise ValueError(f"{fn}: a 'concat' layer needs 'branches', a non-empty list of lists of layers, "
+                         f"got {branches!r}")
+    _maps(shape, "concat", fn)
+    rows, outs = [], []
+    for branch in branches:
+        inner, out = _walk(branch, shape, fn)
+        rows += inner
+        outs.append(out)
+    if any(len(o) != 3 or o[1:] != outs[0][1:] for o in outs):
+        raise ValueError(f"{fn}: a concat block's branches give {outs}: they must all be maps (C, H, W) "
+                         "with the same H and W to be stacked along the channels")
+    return rows, (sum(o[0] for o in outs), *outs[0][1:])
+
+
 def _walk(layers, shape, fn):
     if not isinstance(layers, (list, tuple)):
         raise TypeError(f"{fn}: layers must be a list of layer dicts, got {type(layers).__name__}")
@@ -169,6 +222,9 @@ def _cost(layer, shape, fn):
         bias = bool(layer.get("bias", True))
         params = trainable = out[0] * taps + (out[0] if bias else 0)
         macs = out[0] * out[1] * out[2] * taps
+    elif kind in ("depthwise_conv", "separable_conv"):
+        out, params, macs = _depthwise_cost(layer, shape, fn)
+        trainable = params
     elif kind in ("maxpool", "avgpool"):
         out = _pool_shape(layer, shape, fn)
     elif kind == "dense":
@@ -186,8 +242,8 @@ def _cost(layer, shape, fn):
         out = (_prod(shape),)
     elif kind in ("globalavgpool", "globalmaxpool"):
         out = (_maps(shape, kind, fn)[0],)
-    elif kind == "residual":
-        inner, out = _residual_rows(layer, shape, fn)
+    elif kind in ("residual", "concat"):
+        inner, out = (_residual_rows if kind == "residual" else _concat_rows)(layer, shape, fn)
         params = sum(r.params for r in inner)
         trainable = sum(r.trainable for r in inner)
         macs = sum(r.macs for r in inner)
@@ -209,8 +265,10 @@ def layer_output_shape(layer, input_shape):
     """Output shape of one layer for one image: ``(C, H, W)`` or ``(n,)``.
 
     Convolution and pooling: ``H_o = floor((H + 2p - d(k - 1) - 1) / s) + 1``
-    (:func:`cnnkit.conv_output_size`), ``F`` channels for a convolution, ``C``
-    for pooling; flatten ``(C H W,)``; global pooling ``(C,)``; dense ``(u,)``.
+    (:func:`cnnkit.conv_output_size`), ``F`` channels for a convolution
+    (separable too), ``C M`` for a depthwise one, ``C`` for pooling; flatten
+    ``(C H W,)``; global pooling ``(C,)``; dense ``(u,)``; concat: the sum
+    of its branches' channels.
 
     Book: chapter 1, "Architecture of a CNN", section "Classic architectures, measured".
     """
@@ -221,6 +279,9 @@ def layer_output_shape(layer, input_shape):
 def layer_params(layer, input_shape):
     """Parameters of one layer: ``F (C / g) k_h k_w + F``, ``n u + u``, ``4C`` for batch norm, else 0.
 
+    Depthwise ``C M k_h k_w + C M``; separable ``C M k_h k_w + C M F + F``
+    (without the biases if ``bias=False``); a block sums its layers.
+
     Book: chapter 1, "Architecture of a CNN", section "Classic architectures, measured".
     """
     fn = "layer_params"
@@ -229,6 +290,9 @@ def layer_params(layer, input_shape):
 
 def layer_macs(layer, input_shape):
     """Multiply-adds of one layer for one image: ``H_o W_o F (C / g) k_h k_w`` or ``n u``, else 0.
+
+    Depthwise ``H_o W_o C M k_h k_w``; separable ``H_o W_o C M (k_h k_w + F)``;
+    a block sums its layers. Biases are not counted.
 
     Book: chapter 1, "Architecture of a CNN", section "Classic architectures, measured".
     """
@@ -396,3 +460,126 @@ def resnet50():
     layers += [{"type": "globalavgpool", "name": "avg_pool"},
                {"type": "dense", "units": 1000, "name": "predictions"}]
     return (3, 224, 224), layers
+
+
+# --- Cheaper convolutions: separable layers and 1x1 bottlenecks ---------------------
+
+
+def compare_separable(input_shape, filters, kernel, stride=1, padding=0, dilation=1, multiplier=1, bias=False):
+    r"""Parameters and multiply-adds of a convolution and of the separable convolution that replaces it.
+
+    Parameters
+    ----------
+    input_shape : tuple
+        ``(C, H, W)`` of one input image.
+    filters : int
+        Output channels ``F`` of both layers.
+    kernel : int or (int, int)
+        ``k_h x k_w`` of the convolution and of the depthwise step.
+    stride, padding, dilation
+        As in a ``"conv"`` layer; the two layers share them.
+    multiplier : int, default 1
+        Depth multiplier ``M`` of the separable layer.
+    bias : bool, default False
+        Whether both layers have biases. Without them the ratios are exactly
+        the formula below.
+
+    Returns
+    -------
+    dict
+        ``"conv"`` and ``"separable"``: the two layers as :class:`LayerCost`
+        rows; ``"params_ratio"`` and ``"macs_ratio"``: separable over
+        standard; ``"formula"``: ``M (1/F + 1/(k_h k_w))``.
+
+    Notes
+    -----
+    Per output position the convolution does ``F C k_h k_w`` multiply-adds;
+    the separable layer ``C M k_h k_w`` (depthwise) plus ``C M F``
+    (pointwise). Their ratio, and that of the weights, is
+
+    .. math::
+
+        \frac{C M (k_h k_w + F)}{F C k_h k_w} = M \left(\frac{1}{F} + \frac{1}{k_h k_w}\right),
+
+    about ``1/9`` for a 3x3 kernel and many filters (MobileNet's 8 to 9
+    times fewer operations).
+
+    Book: chapter 1, "Architecture of a CNN", section "Classic architectures, measured".
+
+    Examples
+    --------
+    >>> r = compare_separable((32, 56, 56), 64, 3, padding=1)
+    >>> r["conv"].macs, r["separable"].macs, round(r["macs_ratio"], 4)  # 1/64 + 1/9
+    (57802752, 7325696, 0.1267)
+    """
+    fn = "compare_separable"
+    shape = _shape(input_shape, fn)
+    settings = {"filters": filters, "kernel": kernel, "stride": stride, "padding": padding,
+                "dilation": dilation, "bias": bias}
+    conv = _cost(dict(settings, type="conv", name="conv"), shape, fn)
+    separable = _cost(dict(settings, type="separable_conv", multiplier=multiplier, name="separable"), shape, fn)
+    kh, kw = as_pair(kernel, "kernel", fn)
+    return {"conv": conv, "separable": separable,
+            "params_ratio": separable.params / conv.params, "macs_ratio": separable.macs / conv.macs,
+            "formula": multiplier * (1 / conv.output_shape[0] + 1 / (kh * kw))}
+
+
+def inception_block(filters_1x1, reduce_3x3, filters_3x3, reduce_5x5, filters_5x5, pool_proj,
+                    reduce=True, name="inception"):
+    """An Inception module (Szegedy et al., 2015) as a ``"concat"`` layer.
+
+    Four branches on the same input, stacked along the channels:
+
+    1. a 1x1 convolution with ``filters_1x1`` filters;
+    2. a 1x1 *reduction* to ``reduce_3x3`` channels, then a 3x3 convolution
+       with ``filters_3x3`` filters;
+    3. a 1x1 reduction to ``reduce_5x5`` channels, then a 5x5 convolution
+       with ``filters_5x5`` filters;
+    4. 3x3 max pooling (stride 1), then a 1x1 *projection* to ``pool_proj``
+       channels.
+
+    Every convolution and the pooling keep ``H`` and ``W`` (``"same"``
+    padding); the output has ``filters_1x1 + filters_3x3 + filters_5x5 +
+    pool_proj`` channels. The ReLU after each convolution is left out: it has
+    no parameters and no multiply-adds.
+
+    With ``reduce=False`` it is the paper's "naive" module (its figure 2a):
+    the 3x3 and 5x5 convolutions run on the full input and the pooled maps
+    are stacked as they are, so the output has ``filters_1x1 + filters_3x3 +
+    filters_5x5 + C`` channels (``reduce_3x3``, ``reduce_5x5`` and
+    ``pool_proj`` are then unused). Comparing the two with :func:`summarize`
+    and :func:`totals` shows what the 1x1 bottlenecks save: a 5x5
+    convolution to ``F`` maps costs ``25 C F`` multiply-adds per position on
+    the full ``C`` channels, but ``C R + 25 R F`` after a reduction to ``R``.
+
+    Returns
+    -------
+    dict
+        A layer ``{"type": "concat", "branches": [...], "name": name}``.
+
+    Examples
+    --------
+    GoogLeNet's inception (3a), on 192 maps of 28x28:
+
+    >>> block = inception_block(64, 96, 128, 16, 32, 32)
+    >>> row = summarize([block], (192, 28, 28))[0]
+    >>> row.output_shape, row.macs
+    ((256, 28, 28), 128049152)
+    >>> summarize([inception_block(64, 96, 128, 16, 32, 32, reduce=False)], (192, 28, 28))[0].macs
+    303464448
+
+    Book: chapter 1, "Architecture of a CNN", section "Classic architectures, measured".
+    """
+    def conv(filters, kernel, part):
+        return _conv(filters, kernel, padding="same", name=f"{name}_{part}")
+
+    pool = {"type": "maxpool", "size": 3, "stride": 1, "padding": "same", "name": f"{name}_pool"}
+    if reduce:
+        branches = [[conv(filters_1x1, 1, "1x1")],
+                    [conv(reduce_3x3, 1, "3x3_reduce"), conv(filters_3x3, 3, "3x3")],
+                    [conv(reduce_5x5, 1, "5x5_reduce"), conv(filters_5x5, 5, "5x5")],
+                    [pool, conv(pool_proj, 1, "pool_proj")]]
+    else:
+        branches = [[conv(filters_1x1, 1, "1x1")], [conv(filters_3x3, 3, "3x3")], [conv(filters_5x5, 5, "5x5")],
+                    [pool]]
+    return {"type": "concat", "branches": branches, "name": name}

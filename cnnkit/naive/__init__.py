@@ -6,6 +6,7 @@ signatures and argument checks.
 """
 
 from .conv import conv2d_backward_naive, conv2d_naive
+from .depthwise import depthwise_conv2d_backward_naive, depthwise_conv2d_naive
 from .pool import (
     avg_pool2d_backward_naive,
     avg_pool2d_naive,
@@ -18,6 +19,8 @@ __all__ = [
     "avg_pool2d_naive",
     "conv2d_backward_naive",
     "conv2d_naive",
+    "depthwise_conv2d_backward_naive",
+    "depthwise_conv2d_naive",
     "max_pool2d_backward_naive",
     "max_pool2d_naive",
 ]
