@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._fast import blas_threads
 from ._checks import (
     as_float_array,
     as_pair,
@@ -343,7 +344,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     (1, 1, 4, 4)
     """
     x, w, b, geom = _prepare_conv2d("conv2d", x, w, b, stride, padding, dilation)
-    return _conv2d_forward(x, w, b, geom)
+    with blas_threads():  # as many BLAS threads as there are free cores (cnnkit._fast.threads)
+        return _conv2d_forward(x, w, b, geom)
 
 
 def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
@@ -400,4 +402,5 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     conv_transpose2d : ``dx`` as a layer of its own.
     """
     dout, x, w, geom = _prepare_conv2d_backward("conv2d_backward", dout, x, w, stride, padding, dilation)
-    return _conv2d_backward_fast(dout, x, w, geom)
+    with blas_threads():
+        return _conv2d_backward_fast(dout, x, w, geom)

@@ -1,0 +1,27 @@
+"""Where cnnkit's speed tricks live, and only here.
+
+The ops in :mod:`cnnkit.conv2d` and :mod:`cnnkit.pool` are plain vectorised
+NumPy (im2col + one matrix product, separable pooling), written to be read
+next to the book's loops in :mod:`cnnkit.naive`. What makes them fast on a
+real, shared machine is gathered in this package, so that a reader of the
+ops meets one call (``with blas_threads(): ...``) rather than tricks spread
+over every function:
+
+:mod:`cnnkit._fast.threads`
+    How many BLAS threads a matrix product may use, chosen from the cores
+    that are free *now* (``/proc/stat``, cached for a fraction of a second),
+    so that a product never waits for a thread stuck behind another
+    process on a busy core.
+:mod:`cnnkit._fast.pool`
+    Max-pooling kernels for windows that tile the input (the common
+    ``size == stride`` case): the forward pass keeps each window's
+    first-maximum mask, the backward pass routes ``dout`` with it.
+
+Nothing here changes a result: the tests hold every fast path to the naive
+loops, to numerical gradients and to TensorFlow. Importing this package
+imports NumPy only; ``threadpoolctl`` is imported on the first product.
+"""
+
+from .threads import blas_threads, choose_threads, free_cores, get_policy, set_policy
+
+__all__ = ["blas_threads", "choose_threads", "free_cores", "get_policy", "set_policy"]
