@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._fast import pool as _fast_pool
 from ._checks import (
     as_float_array,
     as_pair,
@@ -280,6 +281,10 @@ def max_pool2d_backward(dout, x, size=2, stride=None, padding=0):
     """
     fn = "max_pool2d_backward"
     dout, x, g = _backward_inputs(dout, x, size, stride, padding, fn)
+    if _fast_pool.tiled(g) and np.isfinite(dout).all():
+        # Windows that tile the input: masks on strided views, no copies (cnnkit._fast.pool).
+        out = _separable(x, g, np.maximum)
+        return _fast_pool.route(dout, _fast_pool.first_max_masks(x, out, g), x.shape, g)
     xp = _pad(x, g, -np.inf)
     cells = g.cells(xp)
     if not g.overlapping:

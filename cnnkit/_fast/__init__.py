@@ -12,6 +12,9 @@ over every function:
     that are free *now* (``/proc/stat``, cached for a fraction of a second),
     so that a product never waits for a thread stuck behind another
     process on a busy core.
+:mod:`cnnkit._fast.parallel`
+    A batch split into one part per free core, each part run by a thread
+    with one BLAS thread: im2col, col2im and pooling run in parallel too.
 :mod:`cnnkit._fast.pool`
     Max-pooling kernels for windows that tile the input (the common
     ``size == stride`` case): the forward pass keeps each window's
@@ -22,6 +25,7 @@ loops, to numerical gradients and to TensorFlow. Importing this package
 imports NumPy only; ``threadpoolctl`` is imported on the first product.
 """
 
+from .parallel import batch_parts, map_batch, run_parts
 from .threads import blas_threads, choose_threads, free_cores, get_policy, set_policy
 
-__all__ = ["blas_threads", "choose_threads", "free_cores", "get_policy", "set_policy"]
+__all__ = ["batch_parts", "map_batch", "blas_threads", "choose_threads", "free_cores", "get_policy", "run_parts", "set_policy"]

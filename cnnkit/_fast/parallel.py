@@ -1,0 +1,77 @@
+"""A batch split over the free cores: one part per core, each on one BLAS thread.
+
+Splitting the *batch* rather than each matrix product parallelises
+everything an op does (im2col, the product, col2im, transposes, pooling),
+not only the product, and each part's product runs on one BLAS thread, so
+no thread ever waits for another inside OpenBLAS. NumPy releases the GIL in
+its copies, ufuncs and products, so plain Python threads run the parts in
+parallel. The number of parts is :func:`cnnkit._fast.threads.choose_threads`
+(1 on a busy machine: then the op runs as it is, in the caller's thread).
+
+Small ops are never split: waking a thread costs ~50-100 us.
+"""
+
+from __future__ import annotations
+
+from .threads import _our_cpus, blas_threads, choose_threads, get_policy
+
+__all__ = ["batch_parts", "map_batch", "run_parts"]
+
+MIN_WORK = 2_000_000  # FLOPs (or element operations) below which an op stays in one thread
+
+_executor = None
+
+
+def _pool():
+    global _executor
+    if _executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        workers = max(1, len(_our_cpus()[0]) - 1)
+        _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnkit-part")
+    return _executor
+
+
+def batch_parts(n, work, policy="default"):
+    """How many parts to split a batch of ``n`` into, for an op of ``work`` FLOPs.
+
+    1 when the batch or the op is small, when the policy is not ``"auto"``
+    (a fixed count or ``None`` means the caller manages its threads), or
+    when fewer than two cores are free.
+    """
+    policy = get_policy() if policy == "default" else policy
+    if n < 2 or work < MIN_WORK or policy != "auto":
+        return 1
+    return max(1, min(n, choose_threads()))
+
+
+def run_parts(fn, n, parts):
+    """``[fn(slice_0), fn(slice_1), ...]`` over ``parts`` contiguous slices of ``range(n)``, in parallel.
+
+    The first part runs in the caller's thread, the others in a persistent
+    pool; every part's products use one BLAS thread.
+    """
+    if parts <= 1:
+        return [fn(slice(0, n))]
+    bounds = [n * k // parts for k in range(parts + 1)]
+    slices = [slice(bounds[k], bounds[k + 1]) for k in range(parts)]
+    with blas_threads(1):
+        futures = [_pool().submit(fn, s) for s in slices[1:]]
+        try:
+            results = [fn(slices[0])]
+        finally:
+            results += [f.result() for f in futures]
+    return results
+
+
+def map_batch(kernel, n, work):
+    """``kernel(part)`` for each part of a batch of ``n`` (a slice), split as :func:`batch_parts` says.
+
+    Unsplit, the kernel runs in the caller's thread on as many BLAS threads
+    as are free; split, each part runs on one. Returns the list of results.
+    """
+    parts = batch_parts(n, work)
+    if parts == 1:
+        with blas_threads():
+            return [kernel(slice(0, n))]
+    return run_parts(kernel, n, parts)
