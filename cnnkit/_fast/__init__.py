@@ -25,7 +25,7 @@ loops, to numerical gradients and to TensorFlow. Importing this package
 imports NumPy only; ``threadpoolctl`` is imported on the first product.
 """
 
-from .parallel import batch_parts, map_batch, run_parts
+from .parallel import batch_parts, map_batch, map_items, run_parts
 from .threads import blas_threads, choose_threads, free_cores, get_policy, set_policy
 
-__all__ = ["batch_parts", "map_batch", "blas_threads", "choose_threads", "free_cores", "get_policy", "run_parts", "set_policy"]
+__all__ = ["batch_parts", "map_batch", "map_items", "blas_threads", "choose_threads", "free_cores", "get_policy", "run_parts", "set_policy"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .threads import _our_cpus, blas_threads, choose_threads, get_policy
 
-__all__ = ["batch_parts", "map_batch", "run_parts"]
+__all__ = ["batch_parts", "map_batch", "map_items", "run_parts"]
 
 MIN_WORK = 2_000_000  # FLOPs (or element operations) below which an op stays in one thread
 
@@ -64,14 +64,32 @@ def run_parts(fn, n, parts):
     return results
 
 
-def map_batch(kernel, n, work):
+def map_batch(kernel, n, work, policy="default"):
     """``kernel(part)`` for each part of a batch of ``n`` (a slice), split as :func:`batch_parts` says.
 
-    Unsplit, the kernel runs in the caller's thread on as many BLAS threads
-    as are free; split, each part runs on one. Returns the list of results.
+    Unsplit, the kernel runs in the caller's thread on the BLAS threads of
+    ``policy`` (default :func:`~cnnkit._fast.threads.get_policy`; "auto": as
+    many as are free); split, each part runs on one. Returns the results.
     """
-    parts = batch_parts(n, work)
+    parts = batch_parts(n, work, policy)
     if parts == 1:
-        with blas_threads():
+        with blas_threads(policy):
             return [kernel(slice(0, n))]
     return run_parts(kernel, n, parts)
+
+
+def map_items(fn, items, policy="default"):
+    """``[fn(item) for item in items]``, the items in parallel (the first in the caller's thread).
+
+    For a backward pass that must follow the parts its forward pass chose.
+    """
+    if len(items) <= 1:
+        with blas_threads(policy):
+            return [fn(item) for item in items]
+    with blas_threads(1):
+        futures = [_pool().submit(fn, item) for item in items[1:]]
+        try:
+            results = [fn(items[0])]
+        finally:
+            results += [f.result() for f in futures]
+    return results

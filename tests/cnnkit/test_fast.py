@@ -1,0 +1,161 @@
+"""cnnkit._fast: the batch split and the load-aware threads change no result.
+
+Every fast path is held to the three layers: the naive loops, numerical
+gradients and TensorFlow, with the batch split forced on (as on a quiet
+machine) whatever the load of the machine running the tests.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cnnkit
+from cnnkit import _fast, nn
+from cnnkit._fast import parallel, threads
+from cnnkit.naive import conv2d_backward_naive, conv2d_naive, max_pool2d_backward_naive, max_pool2d_naive
+
+from . import test_nn_model
+
+
+@pytest.fixture(params=[1, 2, 3], ids=["one-part", "two-parts", "three-parts"])
+def parts(request, monkeypatch):
+    """The batch split into this many parts, even for tiny ops and on a busy machine."""
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(parallel, "choose_threads", lambda: request.param)
+    monkeypatch.setattr(threads, "_policy", "auto")
+    monkeypatch.setattr(nn.threads, "_threads", "auto")
+    return request.param
+
+
+CONV_CASES = [
+    ((5, 3, 9, 8), (4, 3, 3, 3), 1, 0, 1),
+    ((3, 2, 10, 10), (5, 2, 3, 2), 2, 1, 1),
+    ((4, 70, 6, 6), (3, 70, 1, 1), 1, 0, 1),  # C*KH*KW >= 64: the unbatched layout
+    ((7, 8, 9, 9), (6, 8, 3, 3), (2, 1), "same", (1, 2)),
+    ((1, 2, 5, 5), (2, 2, 3, 3), 1, 1, 1),  # one image: never split
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation", CONV_CASES)
+def test_split_conv2d_matches_the_loops(parts, rng, x_shape, w_shape, stride, padding, dilation):
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    out = cnnkit.conv2d(x, w, b, stride, padding, dilation)
+    np.testing.assert_allclose(out, conv2d_naive(x, w, b, stride, padding, dilation), rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    got = cnnkit.conv2d_backward(dout, x, w, stride, padding, dilation)
+    want = conv2d_backward_naive(dout, x, w, stride, padding, dilation)
+    for g, v in zip(got, want):
+        assert g.shape == v.shape and g.dtype == v.dtype
+        np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-12)
+
+
+def test_split_conv2d_keeps_float32(parts, rng):
+    x = rng.standard_normal((6, 4, 8, 8), dtype=np.float32)
+    w = rng.standard_normal((5, 4, 3, 3), dtype=np.float32)
+    out = cnnkit.conv2d(x, w)
+    assert out.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in cnnkit.conv2d_backward(np.ones_like(out), x, w))
+
+
+@pytest.mark.parametrize("size, stride", [(2, None), (3, None), ((2, 3), None), (2, 3), (1, None)])
+@pytest.mark.parametrize("data", ["distinct", "ties", "relu"])
+def test_tiled_max_pool_backward_matches_the_loops(rng, size, stride, data):
+    x = rng.standard_normal((3, 2, 9, 10))
+    if data == "ties":
+        x = np.round(x)  # many windows hold their maximum more than once
+    elif data == "relu":
+        x = np.maximum(x, 0)  # windows of zeros: the top-left cell takes the gradient
+    out = cnnkit.max_pool2d(x, size, stride)
+    dout = rng.standard_normal(out.shape)
+    np.testing.assert_array_equal(out, max_pool2d_naive(x, size, stride))
+    np.testing.assert_array_equal(cnnkit.max_pool2d_backward(dout, x, size, stride),
+                                  max_pool2d_backward_naive(dout, x, size, stride))
+
+
+def test_tiled_max_pool_gradient_is_numerical(rng):
+    x = rng.permutation(2 * 3 * 6 * 6).reshape(2, 3, 6, 6) / 7.0  # no ties: differentiable
+    dout = rng.standard_normal((2, 3, 3, 3))
+    numeric = cnnkit.numerical_gradient(lambda v: cnnkit.max_pool2d(v, 2), x, dout)
+    np.testing.assert_allclose(cnnkit.max_pool2d_backward(dout, x, 2), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_split_model_gradient_matches_numerical(parts, rng):
+    test_nn_model.test_model_gradient_matches_numerical(rng)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_split_model_gradients_match_gradient_tape(parts, tf, rng, dtype, rtol):
+    test_nn_model.test_model_gradients_match_gradient_tape(tf, rng, dtype, rtol)
+
+
+def test_split_training_repeats_unsplit_training():
+    """One seeded epoch, split in two parts or not: the same weights (to float32 rounding)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, 96)
+    weights = []
+    for setting in (1, "auto"):
+        model = test_nn_model.lenet_style()
+        model.compile(nn.Adam(1e-3), "sparse_categorical_crossentropy")
+        nn.set_num_threads(setting)
+        old = parallel.choose_threads, parallel.MIN_WORK
+        parallel.choose_threads, parallel.MIN_WORK = (lambda: 2), 0
+        try:
+            model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+        finally:
+            parallel.choose_threads, parallel.MIN_WORK = old
+            nn.set_num_threads("auto")
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------
+# The thread choice
+# ----------------------------------------------------------------------------
+
+
+def test_free_cores_and_the_choice_stay_in_range():
+    n = len(threads._our_cpus()[0])
+    for _ in range(3):
+        assert 0.0 <= threads.free_cores() <= n
+        assert 1 <= threads.choose_threads() <= n
+
+
+def test_blas_threads_restores_the_count():
+    pytest.importorskip("threadpoolctl")
+    controllers = threads._blas()
+    if not controllers:
+        pytest.skip("no BLAS that threadpoolctl knows")
+    before = [c.num_threads for c in controllers]
+    with _fast.blas_threads(1):
+        assert all(c.num_threads == 1 for c in controllers)
+    assert [c.num_threads for c in controllers] == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "fast"])
+def test_bad_thread_settings(bad):
+    with pytest.raises(ValueError, match="int >= 1, 'auto' or None"):
+        nn.set_num_threads(bad)
+    with pytest.raises(ValueError, match="int >= 1, 'auto' or None"):
+        _fast.set_policy(bad)
+
+
+def test_thread_settings_round_trip():
+    assert nn.get_num_threads() == "auto"
+    for value in (1, 2, None, "auto"):
+        nn.set_num_threads(value)
+        assert nn.get_num_threads() == value
+
+
+def test_import_cnnkit_stays_light():
+    code = ("import sys, numpy as np, cnnkit; cnnkit.conv2d(np.ones((2, 1, 4, 4)), np.ones((1, 1, 3, 3))); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('threadpoolctl', 'tensorflow', 'scipy')))")
+    import_only = subprocess.run([sys.executable, "-c", "import sys, cnnkit; print('threadpoolctl' in sys.modules)"],
+                                 capture_output=True, text=True, check=True)
+    assert import_only.stdout.strip() == "False"
+    used = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "tensorflow" not in used.stdout and "scipy" not in used.stdout
