@@ -17,7 +17,8 @@ from .threads import _our_cpus, blas_threads, choose_threads, get_policy
 
 __all__ = ["batch_parts", "map_batch", "map_items", "run_parts"]
 
-MIN_WORK = 2_000_000  # FLOPs (or element operations) below which an op stays in one thread
+MIN_WORK = 20_000_000  # GEMM FLOPs (~0.15 ms on one core) below which an op stays in one thread
+ELEMENT = 100  # an element-wise pass over one value costs about as much as this many GEMM FLOPs
 
 _executor = None
 

@@ -27,10 +27,11 @@ def tiled(g):
     return not g.padded and g.sh >= g.kh and g.sw >= g.kw
 
 
-def first_max_masks(x, out, g):
-    """``(KH*KW, N, C, Ho, Wo)`` bool: which cell of each window is its first maximum."""
+def first_max_masks(x, out, g, masks=None):
+    """``(KH*KW, N, C, Ho, Wo)`` bool: which cell of each window is its first maximum (into ``masks``)."""
     cells = g.cells(x)
-    masks = np.empty((len(cells), *out.shape), bool)
+    if masks is None:
+        masks = np.empty((len(cells), *out.shape), bool)
     taken = None
     for t, cell in enumerate(cells):
         np.equal(cell, out, out=masks[t])
@@ -43,10 +44,13 @@ def first_max_masks(x, out, g):
     return masks
 
 
-def route(dout, masks, x_shape, g):
-    """``dx`` of shape ``x_shape``: each window's ``dout`` written to its masked cell."""
+def route(dout, masks, x_shape, g, dx=None):
+    """``dx`` of shape ``x_shape``: each window's ``dout`` written to its masked cell (into ``dx``)."""
     covered = g.ho * g.sh == g.h and g.wo * g.sw == g.w and g.sh == g.kh and g.sw == g.kw
-    dx = np.empty(x_shape, dout.dtype) if covered else np.zeros(x_shape, dout.dtype)
+    if dx is None:
+        dx = np.empty(x_shape, dout.dtype) if covered else np.zeros(x_shape, dout.dtype)
+    elif not covered:
+        dx[...] = 0
     for mask, dcell in zip(masks, g.cells(dx)):
         np.multiply(dout, mask, out=dcell)
     return dx

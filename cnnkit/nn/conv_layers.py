@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import pool as _pool
 from .._fast import map_batch, map_items, pool as _fast_pool
+from .._fast.parallel import ELEMENT
 from .._checks import as_pair, output_size_axis, resolve_padding2d
 from ..conv2d import _Geometry, _batched_layout, _dout_matrix, _im2col, _input_grad
 from .base import Layer
@@ -199,9 +200,16 @@ class MaxPool2D(_Pool2D):
             self._store(x.shape[0], x, None)
             return _pool.max_pool2d(x, *self._args())
         # Windows that tile the input: keep each window's first-maximum mask, so that the
-        # backward pass is KH*KW masked products (cnnkit._fast.pool).
-        best = _pool._separable(x, self._geom, np.maximum)
-        masks = _fast_pool.first_max_masks(x, best, self._geom)
+        # backward pass is KH*KW masked products (cnnkit._fast.pool), split over free cores.
+        g = self._geom
+        best = np.empty((x.shape[0], g.c, g.ho, g.wo), x.dtype)
+        masks = np.empty((g.kh * g.kw, *best.shape), bool)
+
+        def part(rows):
+            np.copyto(best[rows], _pool._separable(x[rows], g, np.maximum))
+            _fast_pool.first_max_masks(x[rows], best[rows], g, masks[:, rows])
+
+        map_batch(part, x.shape[0], 3 * x.size * ELEMENT, get_num_threads())
         self._store(x.shape[0], x.shape, masks)
         return best
 
@@ -209,7 +217,13 @@ class MaxPool2D(_Pool2D):
         x, masks = self._take()
         if masks is None:
             return _pool.max_pool2d_backward(dout, x, *self._args())
-        return _fast_pool.route(dout, masks, x, self._geom)
+        dx = np.empty(x, dout.dtype)
+
+        def part(rows):
+            _fast_pool.route(dout[rows], masks[:, rows], None, self._geom, dx[rows])
+
+        map_batch(part, x[0], 2 * dout.size * ELEMENT, get_num_threads())
+        return dx
 
 
 class AvgPool2D(_Pool2D):
