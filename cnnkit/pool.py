@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._fast import pool as _fast_pool
+from ._fast import map_batch, pool as _fast_pool
+from ._fast.parallel import ELEMENT
 from ._checks import (
     as_float_array,
     as_pair,
@@ -234,7 +235,13 @@ def max_pool2d(x, size=2, stride=None, padding=0):
            [ 90., 100.]])
     """
     x, g = _pool_geometry(x, size, stride, padding, "max_pool2d")
-    return _separable(_pad(x, g, -np.inf), g, np.maximum)
+    out = np.empty(g.out_shape, x.dtype)
+
+    def part(rows):  # the whole batch, unless cnnkit._fast splits it over free cores
+        out[rows] = _separable(_pad(x[rows], g, -np.inf), g, np.maximum)
+
+    map_batch(part, g.n, 2 * x.size * ELEMENT)
+    return out
 
 
 def max_pool2d_backward(dout, x, size=2, stride=None, padding=0):
@@ -283,8 +290,15 @@ def max_pool2d_backward(dout, x, size=2, stride=None, padding=0):
     dout, x, g = _backward_inputs(dout, x, size, stride, padding, fn)
     if _fast_pool.tiled(g) and np.isfinite(dout).all():
         # Windows that tile the input: masks on strided views, no copies (cnnkit._fast.pool).
-        out = _separable(x, g, np.maximum)
-        return _fast_pool.route(dout, _fast_pool.first_max_masks(x, out, g), x.shape, g)
+        dx = np.empty(x.shape, dout.dtype)
+
+        def part(rows):
+            xs = x[rows]
+            masks = _fast_pool.first_max_masks(xs, _separable(xs, g, np.maximum), g)
+            _fast_pool.route(dout[rows], masks, None, g, dx[rows])
+
+        map_batch(part, g.n, 4 * x.size * ELEMENT)
+        return dx
     xp = _pad(x, g, -np.inf)
     cells = g.cells(xp)
     if not g.overlapping:

@@ -61,7 +61,7 @@ def test_split_conv2d_keeps_float32(parts, rng):
 
 @pytest.mark.parametrize("size, stride", [(2, None), (3, None), ((2, 3), None), (2, 3), (1, None)])
 @pytest.mark.parametrize("data", ["distinct", "ties", "relu"])
-def test_tiled_max_pool_backward_matches_the_loops(rng, size, stride, data):
+def test_tiled_max_pool_backward_matches_the_loops(parts, rng, size, stride, data):
     x = rng.standard_normal((3, 2, 9, 10))
     if data == "ties":
         x = np.round(x)  # many windows hold their maximum more than once
@@ -74,7 +74,7 @@ def test_tiled_max_pool_backward_matches_the_loops(rng, size, stride, data):
                                   max_pool2d_backward_naive(dout, x, size, stride))
 
 
-def test_tiled_max_pool_gradient_is_numerical(rng):
+def test_tiled_max_pool_gradient_is_numerical(parts, rng):
     x = rng.permutation(2 * 3 * 6 * 6).reshape(2, 3, 6, 6) / 7.0  # no ties: differentiable
     dout = rng.standard_normal((2, 3, 3, 3))
     numeric = cnnkit.numerical_gradient(lambda v: cnnkit.max_pool2d(v, 2), x, dout)
