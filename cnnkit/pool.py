@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._fast import map_batch, pool as _fast_pool
+from ._fast import batch_parts, map_batch, pool as _fast_pool, run_parts
 from ._fast.parallel import ELEMENT
 from ._checks import (
     as_float_array,
@@ -235,12 +235,15 @@ def max_pool2d(x, size=2, stride=None, padding=0):
            [ 90., 100.]])
     """
     x, g = _pool_geometry(x, size, stride, padding, "max_pool2d")
+    parts = batch_parts(g.n, 2 * x.size * ELEMENT)
+    if parts == 1:
+        return _separable(_pad(x, g, -np.inf), g, np.maximum)
     out = np.empty(g.out_shape, x.dtype)
 
-    def part(rows):  # the whole batch, unless cnnkit._fast splits it over free cores
+    def part(rows):  # split over free cores by cnnkit._fast
         out[rows] = _separable(_pad(x[rows], g, -np.inf), g, np.maximum)
 
-    map_batch(part, g.n, 2 * x.size * ELEMENT)
+    run_parts(part, g.n, parts)
     return out
 
 
@@ -289,15 +292,15 @@ def max_pool2d_backward(dout, x, size=2, stride=None, padding=0):
     fn = "max_pool2d_backward"
     dout, x, g = _backward_inputs(dout, x, size, stride, padding, fn)
     if _fast_pool.tiled(g) and np.isfinite(dout).all():
-        # Windows that tile the input: masks on strided views, no copies (cnnkit._fast.pool).
+        # Windows that tile the input: first-maximum masks, then dout written through them
+        # (cnnkit._fast.pool), split over free cores.
         dx = np.empty(x.shape, dout.dtype)
 
         def part(rows):
-            xs = x[rows]
-            masks = _fast_pool.first_max_masks(xs, _separable(xs, g, np.maximum), g)
+            _, masks = _fast_pool.max_and_masks(x[rows], g)
             _fast_pool.route(dout[rows], masks, None, g, dx[rows])
 
-        map_batch(part, g.n, 4 * x.size * ELEMENT)
+        map_batch(part, g.n, 4 * x.size * ELEMENT, blas=False)
         return dx
     xp = _pad(x, g, -np.inf)
     cells = g.cells(xp)

@@ -65,15 +65,18 @@ def run_parts(fn, n, parts):
     return results
 
 
-def map_batch(kernel, n, work, policy="default"):
+def map_batch(kernel, n, work, policy="default", blas=True):
     """``kernel(part)`` for each part of a batch of ``n`` (a slice), split as :func:`batch_parts` says.
 
     Unsplit, the kernel runs in the caller's thread on the BLAS threads of
     ``policy`` (default :func:`~cnnkit._fast.threads.get_policy`; "auto": as
     many as are free); split, each part runs on one. Returns the results.
+    ``blas=False`` (element-wise kernels): unsplit, the BLAS setting is not touched.
     """
     parts = batch_parts(n, work, policy)
     if parts == 1:
+        if not blas:
+            return [kernel(slice(0, n))]
         with blas_threads(policy):
             return [kernel(slice(0, n))]
     return run_parts(kernel, n, parts)

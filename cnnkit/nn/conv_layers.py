@@ -206,10 +206,9 @@ class MaxPool2D(_Pool2D):
         masks = np.empty((g.kh * g.kw, *best.shape), bool)
 
         def part(rows):
-            np.copyto(best[rows], _pool._separable(x[rows], g, np.maximum))
-            _fast_pool.first_max_masks(x[rows], best[rows], g, masks[:, rows])
+            _fast_pool.max_and_masks(x[rows], g, best[rows], masks[:, rows])
 
-        map_batch(part, x.shape[0], 3 * x.size * ELEMENT, get_num_threads())
+        map_batch(part, x.shape[0], 3 * x.size * ELEMENT, get_num_threads(), blas=False)
         self._store(x.shape[0], x.shape, masks)
         return best
 
@@ -222,7 +221,7 @@ class MaxPool2D(_Pool2D):
         def part(rows):
             _fast_pool.route(dout[rows], masks[:, rows], None, self._geom, dx[rows])
 
-        map_batch(part, x[0], 2 * dout.size * ELEMENT, get_num_threads())
+        map_batch(part, x[0], 2 * dout.size * ELEMENT, get_num_threads(), blas=False)
         return dx
 
 

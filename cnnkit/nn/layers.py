@@ -130,7 +130,7 @@ class ReLU(Layer):
             np.greater(x[rows], 0, out=mask[rows])
             np.maximum(x[rows], 0, out=out[rows])
 
-        map_batch(part, x.shape[0], 2 * x.size * ELEMENT, get_num_threads())
+        map_batch(part, x.shape[0], 2 * x.size * ELEMENT, get_num_threads(), blas=False)
         self._store(x.shape[0], mask)
         return out
 
@@ -138,7 +138,7 @@ class ReLU(Layer):
         (mask,) = self._take()
         dx = dout if owned else np.empty_like(dout)
         map_batch(lambda rows: np.multiply(dout[rows], mask[rows], out=dx[rows]), dout.shape[0],
-                  dout.size * ELEMENT, get_num_threads())
+                  dout.size * ELEMENT, get_num_threads(), blas=False)
         return dx
 
 
