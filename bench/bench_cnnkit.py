@@ -17,7 +17,11 @@ shows medians and the ratio cnnkit / TensorFlow (below 1: cnnkit is faster).
 Every result is first checked against TensorFlow so that nothing wrong gets
 timed.
 
-Each row also shows the load while it ran (1-minute average, and the
+"CPU ratio" compares the CPU time (all threads of the process) each
+library spent per call: on a busy machine the wall times also measure how
+the scheduler shares the cores (a library whose threads sleep between
+bursts is served first), the CPU times only the work. Each row also shows
+the load while it ran (1-minute average, and the
 cores cnnkit found free) and, for the convolutions, the GEMM bound: the
 FLOPs of the op's matrix products (forward one, backward two) at the peak
 float32 GEMM rate measured at the start. ``--hog`` starts a process that
@@ -56,7 +60,7 @@ BOUND_TARGET = 1.5
 
 
 def median_ms(ours, theirs, repeat, warmup, rounds=5):
-    """Median wall time in ms of each of two callables.
+    """Median wall time in ms of each of two callables, then the median CPU time of each (all threads).
 
     The runs are split into ``rounds`` blocks that alternate between the two
     libraries. Within a block an op runs back to back, as it would inside a
@@ -69,17 +73,18 @@ def median_ms(ours, theirs, repeat, warmup, rounds=5):
     for _ in range(warmup):
         ours()
         theirs()
-    times = ([], [])
+    times, cpu = ([], []), ([], [])
     per_block = -(-repeat // rounds)
     for r in range(rounds):
         for k in (0, 1) if r % 2 == 0 else (1, 0):
             fn = (ours, theirs)[k]
             fn()
             for _ in range(per_block):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 fn()
                 times[k].append(time.perf_counter() - start)
-    return tuple(1e3 * statistics.median(t) for t in times)
+                cpu[k].append(time.process_time() - start_cpu)
+    return tuple(1e3 * statistics.median(t) for t in (*times, *cpu))
 
 
 def _load():
@@ -176,7 +181,8 @@ def main(argv=None):
         default=5,
         help="alternating blocks the runs are split into (default 5; 1: one block each)",
     )
-    parser.add_argument("--hog", action="store_true", help="run a process spinning on one core meanwhile (a busy machine)")
+    parser.add_argument("--hog", action="store_true",
+                        help="run a process spinning on one core meanwhile (a busy machine)")
     args = parser.parse_args(argv)
     with hog(args.hog):
         return run(args)
@@ -213,7 +219,7 @@ def run(args):
     print()
     rng = np.random.default_rng(0)
     header = (f"{'op':<20} {'shape':<40} {'cnnkit ms':>9} {'TF ms':>8} {'ratio':>6} {'bound ms':>8} "
-              f"{'x bound':>7}  load during the row")
+              f"{'x bound':>7} {'CPU ratio':>9}  load during the row")
     print(header)
     print("-" * len(header))
     misses = []
@@ -231,7 +237,7 @@ def run(args):
             rows.append(pool)
         flops = conv_flops(x_shape, w_shape, out_shape[2:])
         for op, ours, theirs in rows:
-            ours_ms, theirs_ms = median_ms(ours, theirs, repeat, warmup, rounds)
+            ours_ms, theirs_ms, ours_cpu, theirs_cpu = median_ms(ours, theirs, repeat, warmup, rounds)
             load = row_load()
             ratio = ours_ms / theirs_ms
             is_conv = op.startswith("conv2d")
@@ -245,7 +251,9 @@ def run(args):
                 bound = f"{'-':>8} {'-':>7}"
             if ratio > TARGET:
                 misses.append(f"{op} {label}: {ratio:.2f}x TF")
-            print(f"{op:<20} {label:<40} {ours_ms:>9.3f} {theirs_ms:>8.3f} {ratio:>6.2f} {bound}  {load}", flush=True)
+            cpu_ratio = ours_cpu / theirs_cpu if theirs_cpu > 0 else float("nan")
+            print(f"{op:<20} {label:<40} {ours_ms:>9.3f} {theirs_ms:>8.3f} {ratio:>6.2f} {bound} {cpu_ratio:>9.2f}  "
+                  f"{load}", flush=True)
     print(f"\nLoad average after: {_load()[0]} (other processes on the cores skew every number)")
     if pool_note:
         print(f"\nnote: {pool_note}")

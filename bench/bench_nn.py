@@ -69,7 +69,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per library (default 5)")
     parser.add_argument("--accuracy", action="store_true", help="also train to 97%% test accuracy with cnnkit.nn")
     parser.add_argument("--quick", action="store_true", help="one timed epoch each (smoke test)")
-    parser.add_argument("--hog", action="store_true", help="run a process spinning on one core meanwhile (a busy machine)")
+    parser.add_argument("--hog", action="store_true",
+                        help="run a process spinning on one core meanwhile (a busy machine)")
     args = parser.parse_args(argv)
     with hog(args.hog):
         return run(args)
@@ -109,7 +110,8 @@ def run(args):
     rates = peak_gemm()
     peak = max(rates.values())
     print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, NumPy {np.__version__}; "
-          f"cores {len(os.sched_getaffinity(0))}; {load_text()}; {'WITH a CPU hog on one core' if args.hog else 'no hog'}")
+          f"cores {len(os.sched_getaffinity(0))}; {load_text()}; "
+          f"{'WITH a CPU hog on one core' if args.hog else 'no hog'}")
     print(f"peak float32 GEMM (512^3): {rates['1 thread']:.0f} GFLOP/s on 1 thread, {rates['auto']:.0f} on cnnkit's "
           f"choice; the bound uses {peak:.0f}")
     print(f"one epoch = {len(y)} images in batches of {BATCH} ({-(-len(y) // BATCH)} steps), float32; "

@@ -13,8 +13,10 @@ over every function:
     so that a product never waits for a thread stuck behind another
     process on a busy core.
 :mod:`cnnkit._fast.parallel`
-    A batch split into one part per free core, each part run by a thread
-    with one BLAS thread: im2col, col2im and pooling run in parallel too.
+    A large op's batch split into one part per CPU, the parts run side by
+    side when cores are free (one BLAS thread each), one after the other
+    when not: im2col, col2im and pooling run in parallel too, and the
+    result never depends on the load.
 :mod:`cnnkit._fast.pool`
     Max-pooling kernels for windows that tile the input (the common
     ``size == stride`` case): the forward pass keeps each window's
@@ -25,7 +27,19 @@ loops, to numerical gradients and to TensorFlow. Importing this package
 imports NumPy only; ``threadpoolctl`` is imported on the first product.
 """
 
-from .parallel import batch_parts, map_batch, map_items, run_parts
+from .parallel import batch_parts, map_batch, map_items, max_parts, run_items, run_parts
 from .threads import blas_threads, choose_threads, free_cores, get_policy, set_policy
 
-__all__ = ["batch_parts", "map_batch", "map_items", "blas_threads", "choose_threads", "free_cores", "get_policy", "run_parts", "set_policy"]
+__all__ = [
+    "batch_parts",
+    "blas_threads",
+    "choose_threads",
+    "free_cores",
+    "get_policy",
+    "map_batch",
+    "map_items",
+    "max_parts",
+    "run_items",
+    "run_parts",
+    "set_policy",
+]

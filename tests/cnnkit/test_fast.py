@@ -21,9 +21,10 @@ from . import test_nn_model
 
 @pytest.fixture(params=[1, 2, 3], ids=["one-part", "two-parts", "three-parts"])
 def parts(request, monkeypatch):
-    """The batch split into this many parts, even for tiny ops and on a busy machine."""
+    """The batch split into this many parts, even for tiny ops, run side by side even on a busy machine."""
     monkeypatch.setattr(parallel, "MIN_WORK", 0)
-    monkeypatch.setattr(parallel, "choose_threads", lambda: request.param)
+    monkeypatch.setattr(parallel, "MAX_PARTS", request.param)
+    monkeypatch.setattr(parallel, "choose_threads", lambda: 2)
     monkeypatch.setattr(threads, "_policy", "auto")
     monkeypatch.setattr(nn.threads, "_threads", "auto")
     return request.param
@@ -91,26 +92,45 @@ def test_split_model_gradients_match_gradient_tape(parts, tf, rng, dtype, rtol):
     test_nn_model.test_model_gradients_match_gradient_tape(tf, rng, dtype, rtol)
 
 
-def test_split_training_repeats_unsplit_training():
-    """One seeded epoch, split in two parts or not: the same weights (to float32 rounding)."""
+def _train(x, y, setting, side_by_side):
+    model = test_nn_model.lenet_style()
+    model.compile(nn.Adam(1e-3), "sparse_categorical_crossentropy")
+    nn.set_num_threads(setting)
+    old = parallel.choose_threads, parallel.MIN_WORK, parallel.MAX_PARTS
+    parallel.choose_threads, parallel.MIN_WORK, parallel.MAX_PARTS = (lambda: side_by_side), 0, 2
+    try:
+        model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    finally:
+        parallel.choose_threads, parallel.MIN_WORK, parallel.MAX_PARTS = old
+        nn.set_num_threads("auto")
+    return model.get_weights()
+
+
+def test_training_does_not_depend_on_the_load():
+    """The load decides whether the parts run side by side, never how the batch is split: same bits."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, 96)
-    weights = []
-    for setting in (1, "auto"):
-        model = test_nn_model.lenet_style()
-        model.compile(nn.Adam(1e-3), "sparse_categorical_crossentropy")
-        nn.set_num_threads(setting)
-        old = parallel.choose_threads, parallel.MIN_WORK
-        parallel.choose_threads, parallel.MIN_WORK = (lambda: 2), 0
-        try:
-            model.fit(x, y, epochs=1, batch_size=32, verbose=0)
-        finally:
-            parallel.choose_threads, parallel.MIN_WORK = old
-            nn.set_num_threads("auto")
-        weights.append(model.get_weights())
-    for a, b in zip(*weights):
+    busy, quiet = _train(x, y, "auto", 1), _train(x, y, "auto", 2)
+    for a, b in zip(busy, quiet):
+        np.testing.assert_array_equal(a, b)
+    unsplit = _train(x, y, 1, 1)  # a fixed thread count: no split, other float32 rounding
+    for a, b in zip(unsplit, quiet):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_ops_do_not_depend_on_the_load(monkeypatch, rng):
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(parallel, "MAX_PARTS", 2)
+    x, w = rng.standard_normal((6, 3, 9, 9), dtype=np.float32), rng.standard_normal((4, 3, 3, 3), dtype=np.float32)
+    dout = rng.standard_normal((6, 4, 7, 7), dtype=np.float32)
+    results = []
+    for free in (1, 2):
+        monkeypatch.setattr(parallel, "choose_threads", lambda: free)
+        results.append([cnnkit.conv2d(x, w), *cnnkit.conv2d_backward(dout, x, w),
+                        cnnkit.max_pool2d(x, 2), cnnkit.max_pool2d_backward(cnnkit.max_pool2d(x, 2), x, 2)])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
 
 
 # ----------------------------------------------------------------------------
