@@ -68,7 +68,10 @@ def run_items(fn, items):
     with blas_threads(1):
         if len(items) <= 1 or choose_threads() < 2:
             return [fn(item) for item in items]
-        futures = [_pool().submit(fn, item) for item in items[1:]]
+        try:
+            futures = [_pool().submit(fn, item) for item in items[1:]]
+        except RuntimeError:  # no thread to be had (a process limit): one after the other
+            return [fn(item) for item in items]
         try:
             results = [fn(items[0])]
         finally:

