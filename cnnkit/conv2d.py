@@ -9,6 +9,11 @@ matrix (a :func:`numpy.lib.stride_tricks.sliding_window_view` followed by one
 copy), and the convolution becomes a single matrix product done by BLAS. The
 backward pass uses the same columns: ``dw`` is another matrix product and
 ``dx`` is the transposed product scattered back onto the input ("col2im").
+
+How many cores and BLAS threads do the work is decided in one place,
+:mod:`cnnkit._fast`: a large batch is cut into one part per CPU, computed
+side by side while the cores are free and one after the other when they
+are not, so that the result never depends on the load.
 """
 
 from __future__ import annotations
@@ -352,7 +357,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     x, w, b, geom = _prepare_conv2d("conv2d", x, w, b, stride, padding, dilation)
     n, f = x.shape[0], w.shape[0]
     out = np.empty((n, f, *geom.out_hw), x.dtype)
-    # Split over the batch when cores are free (cnnkit._fast): each part writes its rows of out.
+    # A large batch is cut into parts (cnnkit._fast), side by side when cores are free; each
+    # part writes its own rows of out.
     map_batch(lambda part: _conv2d_forward(x[part], w, b, geom, out[part]), n, _flops(x, w, geom))
     return out
 

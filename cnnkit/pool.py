@@ -13,6 +13,9 @@ loop over pixels, images or channels.
 Both forward passes are *separable*: the maximum (or sum) over a
 ``KH x KW`` window is the maximum over its ``KW`` columns of the maxima over
 its ``KH`` rows, so ``KH + KW`` operations replace ``KH * KW``.
+
+The max-pooling gradient for windows that tile the input, and the split
+of a large batch over free cores, live in :mod:`cnnkit._fast`.
 """
 
 from __future__ import annotations
