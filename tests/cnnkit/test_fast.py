@@ -17,6 +17,8 @@ from cnnkit._fast import parallel, threads
 from cnnkit.naive import conv2d_backward_naive, conv2d_naive, max_pool2d_backward_naive, max_pool2d_naive
 
 from . import test_nn_model
+from .conv_testing import assert_close, tf_conv2d, tf_conv2d_grads
+from .test_pool_tf import check_against_tf, images
 
 
 @pytest.fixture(params=[1, 2, 3], ids=["one-part", "two-parts", "three-parts"])
@@ -50,6 +52,31 @@ def test_split_conv2d_matches_the_loops(parts, rng, x_shape, w_shape, stride, pa
     for g, v in zip(got, want):
         assert g.shape == v.shape and g.dtype == v.dtype
         np.testing.assert_allclose(g, v, rtol=1e-12, atol=1e-12)
+
+
+# TensorFlow refuses a stride > 1 together with a dilation > 1.
+TF_CONV_CASES = [case for case in CONV_CASES if case[2] == 1 or case[4] == 1]
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation", TF_CONV_CASES)
+def test_split_conv2d_matches_tensorflow(parts, tf, rng, dtype, x_shape, w_shape, stride, padding, dilation):
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    out = cnnkit.conv2d(x, w, b, stride, padding, dilation)
+    assert_close(out, tf_conv2d(tf, x, w, b, stride, padding, dilation), what="conv2d")
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    got = cnnkit.conv2d_backward(dout, x, w, stride, padding, dilation)
+    for name, g, want in zip(("dx", "dw", "db"), got, tf_conv2d_grads(tf, dout, x, w, stride, padding, dilation)):
+        assert_close(g, want, what=name)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("data", ["distinct", "ties", "constant"])
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 3), ((2, 3), (2, 3)), (2, 3)])
+def test_split_max_pool_matches_tensorflow(parts, tf, rng, data, size, stride):
+    check_against_tf(tf, "max", images(rng, np.float32, data, (5, 3, 9, 10)), size, stride, "VALID", rng)
 
 
 def test_split_conv2d_keeps_float32(parts, rng):
