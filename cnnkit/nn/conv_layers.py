@@ -100,7 +100,8 @@ class Conv2D(Layer):
         }
         return (f, *out_hw)
 
-    def _forward(self, x, training, owned=False):
+    def _forward(self, x, training, owned=False, bias=True):
+        # bias=False: the caller adds it later (cnnkit._fast.fusion, after pooling).
         w, b = self.params["w"], self.params["b"]
         n = x.shape[0]
         f, c, kh, kw = w.shape
@@ -115,10 +116,14 @@ class Conv2D(Layer):
             cols = _im2col(xs, (kh, kw), self._geom, batched)
             if batched:
                 np.matmul(w_mat, cols, out=outs.reshape(xs.shape[0], f, ho * wo))
-                outs += b[:, None, None]
+                if bias:
+                    outs += b[:, None, None]
             else:
                 prod = (w_mat @ cols).reshape(f, xs.shape[0], ho, wo).transpose(1, 0, 2, 3)
-                np.add(prod, b[:, None, None], out=outs)
+                if bias:
+                    np.add(prod, b[:, None, None], out=outs)
+                else:
+                    np.copyto(outs, prod)
             return rows, cols, batched
 
         parts = map_batch(part, n, 2 * n * w.size * ho * wo, get_num_threads())

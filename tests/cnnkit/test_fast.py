@@ -214,3 +214,60 @@ def test_openblas_num_threads_caps_the_choice():
     env = {**__import__("os").environ, "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.split() == ["1", "1"]
+
+
+# ----------------------------------------------------------------------------
+# Conv2D -> ReLU -> MaxPool2D fused inside fit / evaluate / predict
+# ----------------------------------------------------------------------------
+
+
+def _fusable_model(dtype):
+    return nn.Sequential([
+        nn.Input((2, 12, 12)),
+        nn.Conv2D(4, 3, padding="same"), nn.ReLU(), nn.MaxPool2D(2),      # fused
+        nn.Conv2D(5, 3), nn.ReLU(), nn.MaxPool2D((2, 2), stride=2),       # 6x6 -> 4x4 -> 2x2: fused
+        nn.Conv2D(3, 1), nn.ReLU(), nn.MaxPool2D(2),                       # 2x2 -> 1x1: fused
+        nn.Flatten(), nn.Dense(3),
+    ], seed=3, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_fused_step_matches_the_layers_one_by_one(parts, rng, dtype, rtol):
+    model = _fusable_model(dtype)
+    x = rng.standard_normal((6, 2, 12, 12)).astype(dtype)
+    y = rng.integers(0, 3, 6)
+    runs = []
+    for fuse in (False, True):
+        logits = model._run(x, True, fuse=fuse)
+        assert model._fused == ({2, 5, 8} if fuse else set())
+        _, dlogits = nn.softmax_cross_entropy(logits, y)
+        dx = model._backward(dlogits, need_dx=True, owned=False)
+        runs.append([logits, dx] + [g.copy() for _, _, g in model.trainable()])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+def test_fused_gradient_is_numerical(rng):
+    model = _fusable_model("float64")
+    x = rng.standard_normal((3, 2, 12, 12))
+    y = np.array([0, 2, 1])
+    _, dlogits = nn.softmax_cross_entropy(model._run(x, True, fuse=True), y)
+    dx = model._backward(dlogits, need_dx=True, owned=False)
+    numeric = cnnkit.numerical_gradient(
+        lambda v: np.array(nn.softmax_cross_entropy(model._run(v, False, fuse=True), y)[0]), x, np.array(1.0))
+    np.testing.assert_allclose(dx, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.tf
+def test_fused_predict_matches_keras(tf, rng):
+    model = _fusable_model("float32")
+    keras_model = nn.to_keras(model)
+    x = rng.standard_normal((7, 2, 12, 12)).astype(np.float32)
+    want = keras_model(cnnkit.nchw_to_nhwc(x), training=False).numpy()
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-4, atol=1e-5)
+
+
+def test_public_forward_is_not_fused(rng):
+    model = _fusable_model("float64")
+    model.forward(rng.standard_normal((2, 2, 12, 12)))
+    assert model._fused == set() and model.layers[1]._cache[0].shape == (2, 4, 12, 12)
