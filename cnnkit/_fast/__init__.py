@@ -4,8 +4,8 @@ The ops in :mod:`cnnkit.conv2d` and :mod:`cnnkit.pool` are plain vectorised
 NumPy (im2col + one matrix product, separable pooling), written to be read
 next to the book's loops in :mod:`cnnkit.naive`. What makes them fast on a
 real, shared machine is gathered in this package, so that a reader of the
-ops meets one call (``with blas_threads(): ...``) rather than tricks spread
-over every function:
+ops meets one call (``map_batch(kernel, n, work)``) rather than tricks
+spread over every function:
 
 :mod:`cnnkit._fast.threads`
     How many BLAS threads a matrix product may use, chosen from the cores
@@ -17,14 +17,19 @@ over every function:
     side when cores are free (one BLAS thread each), one after the other
     when not: im2col, col2im and pooling run in parallel too, and the
     result never depends on the load.
+:mod:`cnnkit._fast.fusion`
+    Conv2D -> ReLU -> MaxPool2D inside ``fit``, ``evaluate`` and
+    ``predict``: pooling first, then bias and ReLU on the smaller map.
 :mod:`cnnkit._fast.pool`
     Max-pooling kernels for windows that tile the input (the common
     ``size == stride`` case): the forward pass keeps each window's
     first-maximum mask, the backward pass routes ``dout`` with it.
 
-Nothing here changes a result: the tests hold every fast path to the naive
-loops, to numerical gradients and to TensorFlow. Importing this package
-imports NumPy only; ``threadpoolctl`` is imported on the first product.
+Nothing here changes a result beyond float rounding, and nothing depends on
+the load: ``tests/cnnkit/test_fast.py`` holds every fast path to the naive
+loops, to numerical gradients and to TensorFlow, with the split forced on.
+Importing this package imports NumPy only; ``threadpoolctl`` is imported
+on the first product.
 """
 
 from .parallel import batch_parts, map_batch, map_items, max_parts, run_items, run_parts
