@@ -48,6 +48,7 @@ _policy = "auto"  # "auto", an int >= 1, or None (leave OpenBLAS alone)
 _controllers = None  # threadpoolctl's BLAS controllers, once looked up
 _cpus = None  # (list of CPU numbers we may use, quota cap)
 _sample = None  # (wall time, busy ticks of our CPUs, own CPU seconds)
+_last_free = None  # free cores measured over the last window
 _decision = (0.0, 1, None)  # (valid until, threads, free cores)
 _TICK = None
 
@@ -127,12 +128,14 @@ def _others_now():
 def free_cores():
     """Cores (of those we may use) that other processes left free lately: a float in ``[0, n]``.
 
-    Measured over the time since the previous sample (at least ``WINDOW``
-    seconds ago, else that sample's value is reused).
+    Measured over the time since the previous sample; within ``WINDOW``
+    seconds of it, the last measurement is returned again.
     """
-    global _sample, _TICK
+    global _sample, _TICK, _last_free
     cpus, _ = _our_cpus()
     now, own = time.perf_counter(), time.process_time()
+    if _sample is not None and _last_free is not None and now - _sample[0] < WINDOW:
+        return _last_free  # a shorter window would hold too few clock ticks to mean anything
     try:
         busy = _busy_ticks(cpus)
     except (OSError, ValueError, IndexError):
@@ -150,7 +153,8 @@ def free_cores():
         _TICK = 1.0 / os.sysconf("SC_CLK_TCK")
     elapsed = now - previous[0]
     others = ((busy - previous[1]) * _TICK - (own - previous[2])) / elapsed
-    return min(float(len(cpus)), max(0.0, len(cpus) - max(0.0, others)))
+    _last_free = min(float(len(cpus)), max(0.0, len(cpus) - max(0.0, others)))
+    return _last_free
 
 
 def choose_threads():
