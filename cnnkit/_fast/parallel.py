@@ -20,6 +20,8 @@ Small ops are never split: waking a thread costs ~50-100 us.
 
 from __future__ import annotations
 
+import os
+
 from .threads import _our_cpus, blas_threads, choose_threads, get_policy
 
 __all__ = ["batch_parts", "map_batch", "map_items", "max_parts", "run_items", "run_parts"]
@@ -39,6 +41,16 @@ def _pool():
         workers = max(1, max_parts() - 1)
         _executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnkit-part")
     return _executor
+
+
+def _forget_pool():
+    """In a forked child the pool's threads do not exist: start a new pool there when needed."""
+    global _executor
+    _executor = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def max_parts():

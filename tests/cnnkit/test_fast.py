@@ -271,3 +271,18 @@ def test_public_forward_is_not_fused(rng):
     model = _fusable_model("float64")
     model.forward(rng.standard_normal((2, 2, 12, 12)))
     assert model._fused == set() and model.layers[1]._cache[0].shape == (2, 4, 12, 12)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_can_still_split(monkeypatch, rng):
+    """The parts' thread pool is not inherited by a forked child (its threads would not exist there)."""
+    import multiprocessing
+
+    monkeypatch.setattr(parallel, "MIN_WORK", 0)
+    monkeypatch.setattr(parallel, "MAX_PARTS", 2)
+    monkeypatch.setattr(parallel, "choose_threads", lambda: 2)
+    x, w = rng.standard_normal((4, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    want = cnnkit.conv2d(x, w)  # starts the pool in this process
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(cnnkit.conv2d, (x, w)).get(timeout=60)
+    np.testing.assert_array_equal(got, want)
