@@ -26,7 +26,7 @@ help:
 	@echo "make colab-cells write the chapters' Colab set-up cell from _config.yml"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
 	@echo "make gradescope ASSIGNMENT=02-convolution [OUT=file.zip]  Gradescope's autograder zip"
-	@echo "make bench       time cnnkit against TensorFlow, and a cnnkit.nn epoch against Keras"
+	@echo "make bench       time cnnkit against TensorFlow, and a cnnkit.nn epoch against Keras (quiet, then --hog)"
 	@echo "make bench-grade submissions per minute of the autograder"
 	@echo "make mutants     kill rate of the hidden cases on AST mutants of every solution (not in make test)"
 	@echo "make clean       remove build outputs (keeps the environment)"
@@ -95,9 +95,12 @@ gradescope: setup
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make gradescope ASSIGNMENT=02-convolution [OUT=file.zip]"; exit 2; }
 	$(BIN)/python -m autograder gradescope $(ASSIGNMENT) --out $(or $(OUT),_build/gradescope/$(ASSIGNMENT).zip)
 
+# Each benchmark twice: as the machine is, then with a process spinning on one core (--hog).
 bench: setup
 	$(BIN)/python bench/bench_cnnkit.py
+	$(BIN)/python bench/bench_cnnkit.py --hog
 	$(BIN)/python bench/bench_nn.py --accuracy
+	$(BIN)/python bench/bench_nn.py --hog
 
 bench-grade: setup system-deps
 	$(BIN)/python bench/bench_autograder.py

@@ -16,6 +16,7 @@ from ._checks import (
     resolve_padding_axis,
     result_dtype,
 )
+from ._fast import blas_threads
 from .conv2d import _check_kernel_and_bias, _conv2d_forward, _Geometry
 
 __all__ = ["conv1d", "convolve1d", "correlate1d"]
@@ -195,10 +196,11 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     # The bias follows the data: a float64 (or list) bias must not turn float32 data into float64.
     dtype = result_dtype(x, w)
     geom = _Geometry((1, stride), (1, dilation), ((0, 0), pads), (1, out_len))
-    out = _conv2d_forward(
-        x.astype(dtype, copy=False)[:, :, None, :],
-        w.astype(dtype, copy=False)[:, :, None, :],
-        None if b is None else b.astype(dtype, copy=False),
-        geom,
-    )
+    with blas_threads():
+        out = _conv2d_forward(
+            x.astype(dtype, copy=False)[:, :, None, :],
+            w.astype(dtype, copy=False)[:, :, None, :],
+            None if b is None else b.astype(dtype, copy=False),
+            geom,
+        )
     return out[:, :, 0, :]

@@ -9,6 +9,11 @@ matrix (a :func:`numpy.lib.stride_tricks.sliding_window_view` followed by one
 copy), and the convolution becomes a single matrix product done by BLAS. The
 backward pass uses the same columns: ``dw`` is another matrix product and
 ``dx`` is the transposed product scattered back onto the input ("col2im").
+
+How many cores and BLAS threads do the work is decided in one place,
+:mod:`cnnkit._fast`: a large batch is cut into one part per CPU, computed
+side by side while the cores are free and one after the other when they
+are not, so that the result never depends on the load.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._fast import map_batch
 from ._checks import (
     as_float_array,
     as_pair,
@@ -225,26 +231,32 @@ def _conv2d_input_grad(dout, w, x_shape, geom):
     return _input_grad(_dout_matrix(dout, batched), w, x_shape, geom, batched)
 
 
-def _conv2d_forward(x, w, b, geom):
-    """Vectorised ``conv2d`` on validated input: im2col and one matrix product."""
+def _conv2d_forward(x, w, b, geom, out=None):
+    """Vectorised ``conv2d`` on validated input: im2col and one matrix product (into ``out`` if given)."""
     n = x.shape[0]
     f, c, kh, kw = w.shape
     ho, wo = geom.out_hw
     batched = _batched_layout(n, c * kh * kw)
     cols = _im2col(x, (kh, kw), geom, batched)
     w_mat = w.reshape(f, c * kh * kw)
+    if out is None:
+        out = np.empty((n, f, ho, wo), x.dtype)
     if batched:
-        out = np.matmul(w_mat, cols).reshape(n, f, ho, wo)
+        np.matmul(w_mat, cols, out=out.reshape(n, f, ho * wo))
         if b is not None:
             out += b[:, None, None]
         return out
     prod = (w_mat @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
-    out = np.empty((n, f, ho, wo), x.dtype)
     if b is None:
         np.copyto(out, prod)
     else:
         np.add(prod, b[:, None, None], out=out)  # the bias rides along with the transposing copy
     return out
+
+
+def _flops(x, w, geom):
+    """FLOPs of the forward product ``(F, C*KH*KW) @ (C*KH*KW, N*Ho*Wo)``."""
+    return 2 * x.shape[0] * w.size * geom.out_hw[0] * geom.out_hw[1]
 
 
 def _conv2d_backward_fast(dout, x, w, geom):
@@ -343,7 +355,12 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     (1, 1, 4, 4)
     """
     x, w, b, geom = _prepare_conv2d("conv2d", x, w, b, stride, padding, dilation)
-    return _conv2d_forward(x, w, b, geom)
+    n, f = x.shape[0], w.shape[0]
+    out = np.empty((n, f, *geom.out_hw), x.dtype)
+    # A large batch is cut into parts (cnnkit._fast), side by side when cores are free; each
+    # part writes its own rows of out.
+    map_batch(lambda part: _conv2d_forward(x[part], w, b, geom, out[part]), n, _flops(x, w, geom))
+    return out
 
 
 def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
@@ -400,4 +417,9 @@ def conv2d_backward(dout, x, w, stride=1, padding=0, dilation=1):
     conv_transpose2d : ``dx`` as a layer of its own.
     """
     dout, x, w, geom = _prepare_conv2d_backward("conv2d_backward", dout, x, w, stride, padding, dilation)
-    return _conv2d_backward_fast(dout, x, w, geom)
+    parts = map_batch(lambda part: _conv2d_backward_fast(dout[part], x[part], w, geom), x.shape[0],
+                      2 * _flops(x, w, geom))
+    if len(parts) == 1:
+        return parts[0]
+    dx = np.concatenate([p[0] for p in parts])
+    return dx, sum(p[1] for p in parts), sum(p[2] for p in parts)

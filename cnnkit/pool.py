@@ -13,6 +13,9 @@ loop over pixels, images or channels.
 Both forward passes are *separable*: the maximum (or sum) over a
 ``KH x KW`` window is the maximum over its ``KW`` columns of the maxima over
 its ``KH`` rows, so ``KH + KW`` operations replace ``KH * KW``.
+
+The max-pooling gradient for windows that tile the input, and the split
+of a large batch over free cores, live in :mod:`cnnkit._fast`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._fast import batch_parts, map_batch, pool as _fast_pool, run_parts
+from ._fast.parallel import ELEMENT
 from ._checks import (
     as_float_array,
     as_pair,
@@ -233,7 +238,16 @@ def max_pool2d(x, size=2, stride=None, padding=0):
            [ 90., 100.]])
     """
     x, g = _pool_geometry(x, size, stride, padding, "max_pool2d")
-    return _separable(_pad(x, g, -np.inf), g, np.maximum)
+    parts = batch_parts(g.n, 2 * x.size * ELEMENT)
+    if parts == 1:
+        return _separable(_pad(x, g, -np.inf), g, np.maximum)
+    out = np.empty(g.out_shape, x.dtype)
+
+    def part(rows):  # split over free cores by cnnkit._fast
+        out[rows] = _separable(_pad(x[rows], g, -np.inf), g, np.maximum)
+
+    run_parts(part, g.n, parts)
+    return out
 
 
 def max_pool2d_backward(dout, x, size=2, stride=None, padding=0):
@@ -280,6 +294,17 @@ def max_pool2d_backward(dout, x, size=2, stride=None, padding=0):
     """
     fn = "max_pool2d_backward"
     dout, x, g = _backward_inputs(dout, x, size, stride, padding, fn)
+    if _fast_pool.tiled(g) and np.isfinite(dout).all():
+        # Windows that tile the input: first-maximum masks, then dout written through them
+        # (cnnkit._fast.pool), split over free cores.
+        dx = np.empty(x.shape, dout.dtype)
+
+        def part(rows):
+            _, masks = _fast_pool.max_and_masks(x[rows], g)
+            _fast_pool.route(dout[rows], masks, None, g, dx[rows])
+
+        map_batch(part, g.n, 4 * x.size * ELEMENT, blas=False)
+        return dx
     xp = _pad(x, g, -np.inf)
     cells = g.cells(xp)
     if not g.overlapping:

@@ -13,6 +13,7 @@ from ._checks import (
     resolve_padding2d,
     result_dtype,
 )
+from ._fast import blas_threads
 from .conv2d import _check_kernel_and_bias, _conv2d_input_grad, _Geometry
 
 __all__ = ["conv_transpose2d"]
@@ -139,7 +140,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0):
     dtype = result_dtype(x, w)
     # The convolution being transposed maps (Ho, Wo) to (H, W) with these settings.
     geom = _Geometry(stride, (1, 1), pads, (h, width))
-    out = _conv2d_input_grad(x.astype(dtype, copy=False), w.astype(dtype, copy=False), (n, c, *out_hw), geom)
+    with blas_threads():
+        out = _conv2d_input_grad(x.astype(dtype, copy=False), w.astype(dtype, copy=False), (n, c, *out_hw), geom)
     if b is not None:
         out += b.astype(dtype, copy=False)[:, None, None]
     return out

@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import pool as _pool
+from .._fast import map_batch, map_items, pool as _fast_pool
+from .._fast.parallel import ELEMENT
 from .._checks import as_pair, output_size_axis, resolve_padding2d
 from ..conv2d import _Geometry, _batched_layout, _dout_matrix, _im2col, _input_grad
 from .base import Layer
 from .initializers import check_initializer, initialize
 from .layers import _positive_int
+from .threads import get_num_threads
 
 __all__ = ["AvgPool2D", "Conv2D", "GlobalAvgPool2D", "MaxPool2D"]
 
@@ -97,37 +100,60 @@ class Conv2D(Layer):
         }
         return (f, *out_hw)
 
-    def _forward(self, x, training, owned=False):
+    def _forward(self, x, training, owned=False, bias=True):
+        # bias=False: the caller adds it later (cnnkit._fast.fusion, after pooling).
         w, b = self.params["w"], self.params["b"]
         n = x.shape[0]
         f, c, kh, kw = w.shape
         ho, wo = self._geom.out_hw
-        batched = _batched_layout(n, c * kh * kw)
-        cols = _im2col(x, (kh, kw), self._geom, batched)
-        self._store(n, cols, batched, x.shape)
         w_mat = w.reshape(f, c * kh * kw)
-        if batched:
-            out = np.matmul(w_mat, cols).reshape(n, f, ho, wo)
-            out += b[:, None, None]
-            return out
-        prod = (w_mat @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
         out = np.empty((n, f, ho, wo), x.dtype)
-        np.add(prod, b[:, None, None], out=out)
+
+        def part(rows):
+            # One part of the batch (all of it unless cnnkit._fast splits it over free cores).
+            xs, outs = x[rows], out[rows]
+            batched = _batched_layout(xs.shape[0], c * kh * kw)
+            cols = _im2col(xs, (kh, kw), self._geom, batched)
+            if batched:
+                np.matmul(w_mat, cols, out=outs.reshape(xs.shape[0], f, ho * wo))
+                if bias:
+                    outs += b[:, None, None]
+            else:
+                prod = (w_mat @ cols).reshape(f, xs.shape[0], ho, wo).transpose(1, 0, 2, 3)
+                if bias:
+                    np.add(prod, b[:, None, None], out=outs)
+                else:
+                    np.copyto(outs, prod)
+            return rows, cols, batched
+
+        parts = map_batch(part, n, 2 * n * w.size * ho * wo, get_num_threads())
+        self._store(n, parts, x.shape)
         return out
 
     def _backward(self, dout, need_dx, owned=False):
-        cols, batched, x_shape = self._take()
+        parts, x_shape = self._take()
         w = self.params["w"]
-        dout_mat = _dout_matrix(dout, batched)
-        if batched:
-            dw = np.matmul(dout_mat, cols.transpose(0, 2, 1)).sum(axis=0)
-        else:
-            dw = (cols @ dout_mat.T).T
+
+        def part(item):
+            rows, cols, batched = item
+            dout_mat = _dout_matrix(dout[rows], batched)
+            if batched:
+                dw = np.matmul(dout_mat, cols.transpose(0, 2, 1)).sum(axis=0)
+            else:
+                dw = (cols @ dout_mat.T).T
+            if not need_dx:
+                return dw, None
+            # The columns are not needed any more: their buffer takes the column gradients.
+            shape = (rows.stop - rows.start, *x_shape[1:])
+            return dw, _input_grad(dout_mat, w, shape, self._geom, batched,
+                                   out=cols if cols.flags.writeable else None)
+
+        grads = map_items(part, parts, get_num_threads())
+        dw = grads[0][0] if len(grads) == 1 else sum(g[0] for g in grads)
         self.grads = {"w": dw.reshape(w.shape), "b": dout.sum(axis=(0, 2, 3))}
         if not need_dx:
             return None
-        # The columns are not needed any more: their buffer takes the column gradients.
-        return _input_grad(dout_mat, w, x_shape, self._geom, batched, out=cols if cols.flags.writeable else None)
+        return grads[0][1] if len(grads) == 1 else np.concatenate([g[1] for g in grads])
 
     def get_config(self):
         padding = _padding_config(self.padding)
@@ -178,20 +204,16 @@ class MaxPool2D(_Pool2D):
         if not self._tiles:
             self._store(x.shape[0], x, None)
             return _pool.max_pool2d(x, *self._args())
-        # Windows that tile the input: one contiguous copy per window cell, then
-        # keep a mask of each window's first maximum, so that the backward
-        # pass is KH*KW masked products (no search for the maximum again).
-        cells = [np.ascontiguousarray(cell) for cell in self._geom.cells(x)]
-        best = cells[0].copy() if len(cells) == 1 else np.maximum(cells[0], cells[1])
-        for cell in cells[2:]:
-            np.maximum(best, cell, out=best)
-        masks = np.empty((len(cells), *best.shape), bool)
-        taken = np.equal(cells[0], best, out=masks[0]).copy()
-        for t in range(1, len(cells)):
-            np.equal(cells[t], best, out=masks[t])
-            np.greater(masks[t], taken, out=masks[t])  # and not taken: a tie keeps the first, as TensorFlow
-            if t < len(cells) - 1:
-                taken |= masks[t]
+        # Windows that tile the input: keep each window's first-maximum mask, so that the
+        # backward pass is KH*KW masked products (cnnkit._fast.pool), split over free cores.
+        g = self._geom
+        best = np.empty((x.shape[0], g.c, g.ho, g.wo), x.dtype)
+        masks = np.empty((g.kh * g.kw, *best.shape), bool)
+
+        def part(rows):
+            _fast_pool.max_and_masks(x[rows], g, best[rows], masks[:, rows])
+
+        map_batch(part, x.shape[0], 3 * x.size * ELEMENT, get_num_threads(), blas=False)
         self._store(x.shape[0], x.shape, masks)
         return best
 
@@ -199,11 +221,12 @@ class MaxPool2D(_Pool2D):
         x, masks = self._take()
         if masks is None:
             return _pool.max_pool2d_backward(dout, x, *self._args())
-        g = self._geom
-        covered = g.ho * g.kh == g.h and g.wo * g.kw == g.w
-        dx = np.empty(x, dout.dtype) if covered else np.zeros(x, dout.dtype)
-        for mask, cell in zip(masks, g.cells(dx)):
-            np.multiply(dout, mask, out=cell)
+        dx = np.empty(x, dout.dtype)
+
+        def part(rows):
+            _fast_pool.route(dout[rows], masks[:, rows], None, self._geom, dx[rows])
+
+        map_batch(part, x[0], 2 * dout.size * ELEMENT, get_num_threads(), blas=False)
         return dx
 
 

@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from .._fast import fusion as _fusion
 from . import conv_layers, layers as dense_layers
 from .base import Layer, as_batch
 from .layers import Input
@@ -239,14 +240,25 @@ class Sequential:
         """Logits of a batch ``x`` ``(N, C, H, W)``; every layer caches what its backward needs."""
         return self._run(self._check_x(x, "forward"), training)
 
-    def _run(self, x, training):
+    def _run(self, x, training, fuse=False):
         """Forward through every layer. A layer may overwrite its input only when it is a fresh
-        array made by the layer before (never the caller's data, nor a view of it)."""
+        array made by the layer before (never the caller's data, nor a view of it).
+
+        ``fuse`` (fit, evaluate, predict): Conv2D-ReLU-MaxPool2D runs fused (cnnkit._fast.fusion);
+        :meth:`_backward` then follows the same plan."""
         owned = False
-        for layer in self.layers:
-            out = layer._forward(x, training, owned=owned)
+        self._fused = set()
+        k = 0
+        while k < len(self.layers):
+            if fuse and _fusion.fusable(self.layers, k):
+                x, owned = _fusion.forward(*self.layers[k:k + 3], x, training), True
+                self._fused.add(k + 2)
+                k += 3
+                continue
+            out = self.layers[k]._forward(x, training, owned=owned)
             owned = _fresh(out, x, owned)
             x = out
+            k += 1
         return x
 
     def backward(self, dlogits):
@@ -257,12 +269,18 @@ class Sequential:
         return self._backward(dlogits, need_dx=True, owned=False)
 
     def _backward(self, dout, need_dx, owned):
-        for k in range(len(self.layers) - 1, -1, -1):
+        k = len(self.layers) - 1
+        while k >= 0:
+            if k in getattr(self, "_fused", ()):
+                dout, owned = _fusion.backward(*self.layers[k - 2:k + 1], dout, need_dx or k > 2), True
+                k -= 3
+                continue
             layer = self.layers[k]
             dout_in = layer._check_dout(dout)
             dout = layer._backward(dout_in, need_dx=need_dx or k > 0, owned=owned)
             if dout is not None:
                 owned = _fresh(dout, dout_in, owned)
+            k -= 1
         return dout
 
     def trainable(self):
@@ -324,7 +342,7 @@ class Sequential:
         return loss, correct / len(y)
 
     def _train_step(self, x, y):
-        out = self._run(x, True)
+        out = self._run(x, True, fuse=True)
         loss, dlogits = softmax_cross_entropy(out, y)
         correct = int(np.count_nonzero(out.argmax(axis=1) == y))
         self._backward(dlogits, need_dx=False, owned=True)
@@ -416,7 +434,7 @@ class Sequential:
 
     def _batches(self, x, batch_size):
         for start in range(0, x.shape[0], batch_size):
-            yield start, self._run(x[start:start + batch_size], False)
+            yield start, self._run(x[start:start + batch_size], False, fuse=True)
 
     def _evaluate(self, x, y, batch_size):
         total, correct = 0.0, 0
