@@ -44,9 +44,14 @@ Counting rules (one image):
   the 1x1 step, as Keras' ``SeparableConv2D``), dense ``n u + u``, batch
   normalisation ``4C`` (``gamma``, ``beta`` trained; the moving mean and
   variance not), everything else none;
-* activation memory: the number of floats a layer outputs, ``prod(shape)``
-  (a residual or concat block: every output inside it, plus the sum or the
-  stacked maps);
+* activation memory: the number of new values a layer computes for one
+  image, ``prod(shape)`` of its output, each counted once where it is made.
+  ``"flatten"`` only reshapes, and ``"relu"``, ``"dropout"`` and
+  ``"softmax"`` apply a function value by value to the output before them,
+  as Keras' ``activation=`` argument does inside the layer: they count 0,
+  so that a network has the same count whether its activations are layers
+  of their own or not. A residual or concat block counts every output
+  inside it, plus the sum or the stacked maps;
 * multiply-adds (MACs): convolution ``H_o W_o F (C / g) k_h k_w``, depthwise
   ``H_o W_o C M k_h k_w`` (``k_h k_w`` per output value, ``C M`` output maps),
   separable ``H_o W_o C M (k_h k_w + F)`` (the depthwise step, then ``C M``
@@ -238,8 +243,8 @@ def _cost(layer, shape, fn):
     elif kind == "batchnorm":
         out = shape
         params, trainable = 4 * shape[0], 2 * shape[0]
-    elif kind == "flatten":
-        out = (_prod(shape),)
+    elif kind == "flatten":  # a reshape: no new values
+        return LayerCost(name, kind, (_prod(shape),), 0, 0, 0, 0)
     elif kind in ("globalavgpool", "globalmaxpool"):
         out = (_maps(shape, kind, fn)[0],)
     elif kind in ("residual", "concat"):
@@ -249,8 +254,8 @@ def _cost(layer, shape, fn):
         macs = sum(r.macs for r in inner)
         activations = sum(r.activations for r in inner) + _prod(out)
         return LayerCost(name, kind, out, params, trainable, activations, macs)
-    else:  # activations and dropout keep the shape
-        out = shape
+    else:  # activations and dropout keep the shape, and add no new values
+        return LayerCost(name, kind, tuple(shape), 0, 0, 0, 0)
     return LayerCost(name, kind, tuple(out), params, trainable, _prod(out), macs)
 
 

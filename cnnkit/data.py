@@ -164,7 +164,7 @@ def conv2d_worked_example():
 
     ``x`` has shape ``(1, 2, 4, 4)`` (one image, two channels), ``w``
     ``(2, 2, 2, 2)`` (``(F, C, KH, KW)``), ``b`` ``(2,)``. Its output's first
-    value is ``3.1`` (the original slides print ``-3.1``). The book, the
+    value is ``3.1`` (``-3.1``, its sign flipped, is a common slip). The book, the
     grading cases and the tests use this one definition (the exercise's
     visible tests type it out, since students work without ``cnnkit``; a
     test holds that copy to this one).

@@ -104,7 +104,9 @@ def cost_profile(rows, title=None, figsize=None, dpi=None, skip_empty=True):
     """Figure: each layer's share of the parameters, activation memory and multiply-adds.
 
     ``rows`` are :func:`cnnkit.architectures.summarize`'s; layers that cost
-    nothing in all three (ReLU, dropout) are left out when ``skip_empty``.
+    nothing in all three (ReLU, dropout, flatten) are left out when
+    ``skip_empty``, which changes no total: the panels' totals are
+    :func:`cnnkit.architectures.totals`'.
     Three panels side by side, one horizontal bar per layer, first layer on
     top; each bar is the layer's percentage of the network's total.
     """

@@ -37,30 +37,38 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
 
 
 def plot_shapes(rows, title=None):
-    """The tensor after each layer as a block: height ~ spatial size, width ~ channels.
+    """The tensor after each layer as a block whose area is proportional to its number of values.
 
     ``rows`` is a list of ``(name, shape)`` with ``shape`` the output shape
-    without the batch axis, ``(H, W, C)`` or ``(units,)``. Blocks are scaled
-    with a square root so that a 28x28 map and a 10-unit output both show.
+    without the batch axis, ``(H, W, C)`` or ``(units,)``. A feature map's
+    block is ``H`` tall and ``W * C`` wide, a vector's is a bar of one fixed
+    width whose height is its length, both on the same two scales: so a
+    26x26x16 map (10,816 values) covers 13.5 times the area of an 800-number
+    vector, whatever the shapes. (A block too thin to see is drawn a few
+    pixels tall, the only departure from scale.)
     """
-    fig, ax = plt.subplots(figsize=(0.95 * len(rows) + 0.4, 3.0), layout="constrained")
-    tallest = max(np.sqrt(s[0] if len(s) == 3 else s[0] / 8) for _, s in rows)
-    for i, (name, shape) in enumerate(rows):
+    def size(shape):  # (height, width) in "values" units: height * width = values
         if len(shape) == 3:
-            height, width, colour = np.sqrt(shape[0]) / tallest, 0.1 + 0.05 * np.sqrt(shape[2]), "#4C72B0"
-            text = "x".join(str(d) for d in shape)
-        else:
-            height, width, colour = np.sqrt(shape[0] / 8) / tallest, 0.15, "#DD8452"
-            text = f"{shape[0]}"
-        height = max(height, 0.08)
+            return shape[0], shape[1] * shape[2]
+        return shape[0] / VECTOR_WIDTH, VECTOR_WIDTH
+
+    VECTOR_WIDTH = 40
+    sizes = [size(tuple(s)) for _, s in rows]
+    y_scale = 1.0 / max(h for h, _ in sizes)  # the tallest block is 1 high
+    x_scale = 0.85 / max(w for _, w in sizes)  # the widest fills 85% of its column
+    fig, ax = plt.subplots(figsize=(0.95 * len(rows) + 0.4, 3.0), layout="constrained")
+    for i, ((name, shape), (h, w)) in enumerate(zip(rows, sizes)):
+        height, width = max(h * y_scale, 0.015), w * x_scale
+        colour = "#4C72B0" if len(shape) == 3 else "#DD8452"
+        text = "x".join(str(d) for d in shape)
         ax.add_patch(Rectangle((i - width / 2, 0.5 - height / 2), width, height, facecolor=colour, alpha=0.75,
                                edgecolor="black", linewidth=0.8))
         ax.text(i, 0.5 + height / 2 + 0.04, text, ha="center", va="bottom", fontsize=11)
         ax.text(i, -0.04, name, ha="center", va="top", fontsize=11)
         if i:
-            ax.annotate("", xy=(i - 0.5 + 0.12, 0.5), xytext=(i - 0.5 - 0.12, 0.5),
+            ax.annotate("", xy=(i - 0.5 + 0.06, 0.5), xytext=(i - 0.5 - 0.06, 0.5),
                         arrowprops=dict(arrowstyle="->", color="gray", lw=1.2))
-    ax.set_xlim(-0.7, len(rows) - 0.3)
+    ax.set_xlim(-0.55, len(rows) - 0.45)
     ax.set_ylim(-0.25, 1.2)
     ax.axis("off")
     if title:

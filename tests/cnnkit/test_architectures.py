@@ -35,6 +35,8 @@ def test_pooling_flatten_dense_and_shapeless_layers():
     assert [r.output_shape for r in rows] == [(2, 5, 5), (2, 5, 5), (2, 2, 2), (8,), (8,), (5,), (2,)]
     assert [r.params for r in rows] == [0, 0, 0, 0, 0, 8 * 5 + 5, 10]
     assert [r.macs for r in rows] == [0, 0, 0, 0, 0, 40, 10]
+    # a reshape and value-by-value functions add no new values: counted once, where made
+    assert [r.activations for r in rows] == [50, 0, 8, 0, 0, 5, 2]
 
 
 def test_batchnorm_has_four_c_parameters_two_c_trained():
@@ -58,7 +60,7 @@ def test_residual_block_sums_its_branches():
 def test_totals_add_the_rows():
     rows = arch.summarize([CONV, {"type": "flatten"}, {"type": "dense", "units": 3}], (1, 5, 5))
     assert arch.totals(rows) == {"params": 40 + 111, "trainable": 151,
-                                 "activations": 36 + 36 + 3, "macs": 324 + 108}
+                                 "activations": 36 + 0 + 3, "macs": 324 + 108}
 
 
 @pytest.mark.parametrize("build, params, macs", [

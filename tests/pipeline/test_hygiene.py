@@ -52,3 +52,23 @@ def test_every_public_name_of_the_contract_is_exported():
                 "oihw_to_hwio", "hwio_to_oihw", "numerical_gradient"]
     missing = [name for name in contract if not callable(getattr(cnnkit, name, None))]
     assert not missing, f"cnnkit does not export {missing}"
+
+
+# The code column of a chapter holds about 74 characters at a 1280-pixel
+# window; a longer line wraps to column 0, where it reads as a new statement.
+CODE_COLUMN = 74
+HIDDEN_CELL_TAGS = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
+CHAPTERS = sorted((ROOT / "book").glob("[0-9][0-9]-*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_visible_code_lines_fit_the_code_column(path):
+    nb = json.loads(path.read_text())
+    long = [f"cell {cell.get('id', index)}: {len(line)} characters: {line.strip()[:60]}"
+            for index, cell in enumerate(nb["cells"])
+            if cell["cell_type"] == "code"
+            and not HIDDEN_CELL_TAGS & set(cell.get("metadata", {}).get("tags", []))
+            for line in "".join(cell["source"]).splitlines()
+            if len(line) > CODE_COLUMN]
+    assert not long, (f"{path.name}: visible code lines longer than {CODE_COLUMN} characters "
+                      "(hidden cells are exempt):\n" + "\n".join(long))
