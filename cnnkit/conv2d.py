@@ -80,6 +80,15 @@ def _prepare_conv2d(fn, x, w, b, stride, padding, dilation):
     check_ndim(x, 4, "x", fn, "(N, C, H, W)")
     check_ndim(w, 4, "w", fn, "(F, C, KH, KW)")
     _check_kernel_and_bias(fn, x, w, b, "(N, C, H, W)", "(F, C, KH, KW)")
+    return settle_geometry(fn, x, w, b, stride, padding, dilation)
+
+
+def settle_geometry(fn, x, w, b, stride, padding, dilation):
+    """Check the settings against checked ``x (N, C, H, W)`` and ``w (., ., KH, KW)``; bring all to one dtype.
+
+    Returns ``(x, w, b, geometry)``; shared by every 2-D convolution (plain, depthwise, separable) so that
+    each reports a mistake in its settings in the same words.
+    """
     stride = as_pair(stride, "stride", fn)
     dilation = as_pair(dilation, "dilation", fn)
     size_hw, kernel_hw = x.shape[2:], w.shape[2:]
@@ -96,7 +105,7 @@ def _prepare_conv2d(fn, x, w, b, stride, padding, dilation):
     return x, w, b, _Geometry(stride, dilation, pads, out_hw)
 
 
-def _check_dout(fn, dout, expected_shape, layout):
+def check_dout(fn, dout, expected_shape, layout):
     """Validate an upstream gradient against the shape of the forward output."""
     dout = as_float_array(dout, "dout", fn)
     check_ndim(dout, len(expected_shape), "dout", fn, layout)
@@ -108,7 +117,7 @@ def _prepare_conv2d_backward(fn, dout, x, w, stride, padding, dilation):
     """Validate ``conv2d_backward``'s arguments; returns ``(dout, x, w, geometry)`` in one dtype."""
     x, w, _, geom = _prepare_conv2d(fn, x, w, None, stride, padding, dilation)
     expected = (x.shape[0], w.shape[0], *geom.out_hw)
-    dout = _check_dout(fn, dout, expected, "(N, F, Ho, Wo)")
+    dout = check_dout(fn, dout, expected, "(N, F, Ho, Wo)")
     dtype = result_dtype(dout, x, w)
     return dout.astype(dtype, copy=False), x.astype(dtype, copy=False), w.astype(dtype, copy=False), geom
 

@@ -19,20 +19,10 @@ there is no channel sum, so no matrix product is needed.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from ._checks import (
-    as_float_array,
-    as_pair,
-    check_ndim,
-    check_shape,
-    output_size_axis,
-    resolve_padding2d,
-    result_dtype,
-)
-from .conv2d import conv2d, conv2d_backward
+from ._checks import as_float_array, check_ndim, check_shape, result_dtype
+from .conv2d import _pad_hw, check_dout, conv2d, conv2d_backward, settle_geometry
 
 __all__ = [
     "depthwise_conv2d",
@@ -40,15 +30,6 @@ __all__ = [
     "separable_conv2d",
     "separable_conv2d_backward",
 ]
-
-
-class _Geometry(NamedTuple):
-    """Validated hyper-parameters of one depthwise convolution, per axis ``(h, w)``."""
-
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    padding: tuple[tuple[int, int], tuple[int, int]]  # ((top, bottom), (left, right))
-    out_hw: tuple[int, int]
 
 
 # ----------------------------------------------------------------------------
@@ -79,34 +60,14 @@ def _prepare_depthwise(fn, x, w, b, stride, padding, dilation):
     if b is not None:
         c, m = w.shape[:2]
         check_shape(b, (c * m,), "b", fn, f"one bias per output channel, C*M = {c}*{m} for w {tuple(w.shape)}")
-    stride = as_pair(stride, "stride", fn)
-    dilation = as_pair(dilation, "dilation", fn)
-    size_hw, kernel_hw = x.shape[2:], w.shape[2:]
-    pads = resolve_padding2d(padding, size_hw, kernel_hw, stride, dilation, fn)
-    shapes = f" (x shape {tuple(x.shape)}, w shape {tuple(w.shape)}, stride {stride}, dilation {dilation})"
-    out_hw = tuple(
-        output_size_axis(n, k, s, before, after, d, fn, axis=axis, sizes=shapes)
-        for n, k, s, (before, after), d, axis in zip(size_hw, kernel_hw, stride, pads, dilation, "HW")
-    )
-    # The bias follows the data, as in conv2d.
-    dtype = result_dtype(x, w)
-    x, w = x.astype(dtype, copy=False), w.astype(dtype, copy=False)
-    b = None if b is None else b.astype(dtype, copy=False)
-    return x, w, b, _Geometry(stride, dilation, pads, out_hw)
-
-
-def _check_dout(fn, dout, expected_shape, layout):
-    dout = as_float_array(dout, "dout", fn)
-    check_ndim(dout, len(expected_shape), "dout", fn, layout)
-    check_shape(dout, expected_shape, "dout", fn, f"{layout}, the shape of the forward output")
-    return dout
+    return settle_geometry(fn, x, w, b, stride, padding, dilation)
 
 
 def _prepare_depthwise_backward(fn, dout, x, w, stride, padding, dilation):
     """Validate ``depthwise_conv2d_backward``'s arguments; returns ``(dout, x, w, geometry)`` in one dtype."""
     x, w, _, geom = _prepare_depthwise(fn, x, w, None, stride, padding, dilation)
     expected = (x.shape[0], w.shape[0] * w.shape[1], *geom.out_hw)
-    dout = _check_dout(fn, dout, expected, "(N, C*M, Ho, Wo)")
+    dout = check_dout(fn, dout, expected, "(N, C*M, Ho, Wo)")
     dtype = result_dtype(dout, x, w)
     return dout.astype(dtype, copy=False), x.astype(dtype, copy=False), w.astype(dtype, copy=False), geom
 
@@ -129,17 +90,6 @@ def _prepare_pointwise(fn, w_pointwise, b, channels):
 # ----------------------------------------------------------------------------
 # Vectorised kernels on validated input.
 # ----------------------------------------------------------------------------
-
-
-def _pad_hw(x, padding):
-    """Zero-pad the last two axes; returns ``x`` itself when there is nothing to pad."""
-    (top, bottom), (left, right) = padding
-    if not (top or bottom or left or right):
-        return x
-    n, c, h, w = x.shape
-    xp = np.zeros((n, c, h + top + bottom, w + left + right), x.dtype)
-    xp[:, :, top : top + h, left : left + w] = x
-    return xp
 
 
 def _tap(u, v, geom):
@@ -423,7 +373,7 @@ def separable_conv2d_backward(dout, x, w_depthwise, w_pointwise, stride=1, paddi
     fn = "separable_conv2d_backward"
     x, w_depthwise, _, geom = _prepare_depthwise(fn, x, w_depthwise, None, stride, padding, dilation)
     w_pointwise, _ = _prepare_pointwise(fn, w_pointwise, None, w_depthwise.shape[0] * w_depthwise.shape[1])
-    dout = _check_dout(fn, dout, (x.shape[0], w_pointwise.shape[0], *geom.out_hw), "(N, F, Ho, Wo)")
+    dout = check_dout(fn, dout, (x.shape[0], w_pointwise.shape[0], *geom.out_hw), "(N, F, Ho, Wo)")
     dtype = result_dtype(dout, x, w_depthwise, w_pointwise)
     x, w_depthwise = x.astype(dtype, copy=False), w_depthwise.astype(dtype, copy=False)
     w_pointwise, dout = w_pointwise.astype(dtype, copy=False), dout.astype(dtype, copy=False)
