@@ -74,6 +74,13 @@ def as_int(value, name, fn, minimum=1):
     return int(value)
 
 
+def as_real(value, name, fn):
+    """Check a scalar real argument (a factor, a rate) and return it as ``float``; bools are refused."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be a real number, got {value!r}")
+    return float(value)
+
+
 def same_padding(n, kernel, stride, dilation):
     """TensorFlow's ``"same"`` padding for one axis as ``(before, after)``.
 
