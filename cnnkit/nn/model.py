@@ -112,7 +112,7 @@ class Sequential:
     >>> model = nn.Sequential([nn.Input((1, 8, 8)), nn.Conv2D(4, 3), nn.ReLU(),
     ...                        nn.Flatten(), nn.Dense(10)], seed=0)
     >>> model.count_params()
-    1480
+    1490
     """
 
     def __init__(self, layers=None, seed=0, dtype="float32", name="sequential"):
