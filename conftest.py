@@ -23,6 +23,7 @@ LONG_GROUPS = [
     ("tests/book/test_chapter_features.py", ("fixture_book",), "fixture-book"),
     ("tests/book/test_chapter_features.py", ("bad_book",), "bad-book"),
     ("tests/book/test_chapter_execution.py", ("failing_book",), "failing-book"),
+    ("tests/pipeline/test_new_chapter.py", None, None),  # a copy of the repository, `new`, a nested pytest
     ("solutions/07-case-study/", None, None),  # trains a network
 ]
 # Files whose other tests (no costly fixture) each run on whichever worker is free.
