@@ -25,7 +25,8 @@ APT_PACKAGES := chromium bubblewrap
 # fixtures are built once), except where conftest.py splits it; the longest
 # groups start first (conftest.py: the strict build, the throwaway books,
 # the solutions' notebooks), so neither worker waits idle at the end.
-PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder
+# ARGS: more pytest options, e.g. make test ARGS=--durations=30
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder $(ARGS)
 NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 .PHONY: help setup checkout system-deps book test test-fast test-chapter exercises check-exercises colab-cells \
