@@ -106,10 +106,13 @@ book: setup
 test: setup system-deps
 	$(PYTEST) $(NBVAL) tests solutions
 
-# What needs no chapter executed and no book built: cnnkit, the grading
-# claims, the pipeline, the autograder. For changes that leave book/ alone.
+# Under 3 minutes, for changes that leave book/ alone: cnnkit (against
+# TensorFlow too), the grading claims of the NumPy parts, the pipeline's
+# hygiene and points, the autograder's unit tests. Not the book, the
+# notebooks, nor what conftest.py marks slow (grading in the sandbox, Keras
+# models, nbgrader): make test runs those.
 test-fast: setup
-	$(PYTEST) -m "not book" tests
+	$(PYTEST) -m "not book and not slow" tests
 
 # What proves one chapter (N=08): its grading claims, the generation of its
 # exercise, the hygiene, toc and API checks, its op's tests (tests/cnnkit/

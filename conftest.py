@@ -30,6 +30,18 @@ LONG_GROUPS = [
 SPREAD = ("tests/book/test_book.py", "tests/book/test_chapter_features.py", "tests/book/test_chapter_execution.py",
           "tests/pipeline/test_exercises.py")
 BOOK = "tests/book/"
+# Not in `make test-fast` (marked slow): what grades in the sandbox through the grade command, trains a
+# Keras model or starts nbgrader, tens of seconds to minutes each (measured with --durations).
+SLOW = ("tests/pipeline/test_exercises.py::test_exercises_match_a_fresh_generation",
+        "tests/pipeline/test_exercises.py::test_grade_commands_selftest", "tests/pipeline/test_new_chapter.py",
+        "tests/autograder/test_corpus.py", "tests/autograder/test_cli.py", "tests/autograder/test_cgroups.py",
+        "tests/autograder/test_nbgrader_gradebook.py", "tests/autograder/test_hostile.py",
+        "tests/autograder/test_isolation.py", "tests/autograder/test_fuzz_grade.py", "tests/autograder/test_lms.py",
+        "tests/autograder/test_gradescope.py", "tests/autograder/test_sandbox.py",
+        "tests/autograder/test_check_models.py", "tests/grading/test_sequential_models_grading.py",
+        "tests/grading/test_case_study_grading.py", "tests/grading/test_case_study_scratch_grading.py",
+        "tests/grading/test_forbidden_submodule.py", "tests/grading/test_held_out.py")
+SLOW_ASSIGNMENTS = ("[06-sequential-models", "[07-case-study", "[05-other-pooling-'all_conv_model'")
 CHAPTER_NAME = re.compile(r"\b(\d\d)-[a-z]")
 
 
@@ -69,6 +81,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid.startswith(BOOK):
             item.add_marker(pytest.mark.book)
+        if item.nodeid.startswith(SLOW) or any(name in item.nodeid for name in SLOW_ASSIGNMENTS):
+            item.add_marker(pytest.mark.slow)
         rank, group = _group(item)
         ranks[item.nodeid] = rank
         if group is not None:
