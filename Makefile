@@ -131,6 +131,10 @@ test-chapter: setup system-deps
 	echo "chapter $$name: $$tests solutions/$$name"; \
 	$(PYTEST) $(NBVAL) --chapter $$name --ignore=tests/pipeline/test_new_chapter.py $$tests solutions/$$name
 
+# One assignment with ASSIGNMENT=02-convolution (seconds), all of them by default (about a minute).
+exercises: setup
+	$(BIN)/python -m autograder release $(ASSIGNMENT)
+
 # The first cell of every chapter, generated from `repository:` in _config.yml.
 colab-cells: setup
 	$(BIN)/python book/_ext/course.py colab-cells book/[0-9][0-9]-*.ipynb
