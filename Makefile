@@ -3,7 +3,9 @@
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
-BIN    := $(abspath $(VENV)/bin)
+# The venv's real folder: a .venv that links to another checkout's venv is a
+# path the grader's sandbox does not mount.
+BIN    := $(or $(realpath $(VENV)),$(abspath $(VENV)))/bin
 JOBS   ?= 2
 # The stamp names the hash of the pins and the package metadata, not their
 # dates: a fresh clone or a second worktree sharing the venv does not

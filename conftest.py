@@ -7,11 +7,20 @@ test gets a group: its file (so a module's fixtures are built once, as with
 each get a group of their own and whose cheap tests spread over both
 workers. The longest groups are moved to the front, so the two workers
 start on them at once and neither waits idle at the end.
+
+The groups are given by a scheduler of our own (`CourseScheduling`), not by
+`xdist_group` marks: with pytest 9, pytest-xdist 3.8's loadgroup cannot
+rename a test's node id, and every marked test ran as a group of its own.
+The scheduler sees node ids only, so a test's fixtures are read from its
+module's source (`_fixtures`).
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
+from pathlib import Path
 
 import pytest
 
@@ -54,22 +63,59 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "book: builds a book or reads a built one (tests/book/; not in make test-fast)")
 
 
-def _group(item) -> tuple[int, str | None]:
-    """``(rank, group)``: rank orders the groups (longest first), group None spreads the test."""
-    path = item.nodeid.split("::")[0]
-    for rank, (prefix, fixtures, group) in enumerate(LONG_GROUPS):
-        if path.startswith(prefix) and (fixtures is None or set(fixtures) & set(getattr(item, "fixturenames", ()))):
+ROOT = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _fixtures(path: str) -> dict[str, frozenset[str]]:
+    """Each test function of a module and the fixtures it uses, through the module's own fixtures."""
+    try:
+        tree = ast.parse((ROOT / path).read_text())
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return {}
+    uses = {node.name: {a.arg for a in node.args.args} for node in tree.body if isinstance(node, ast.FunctionDef)}
+    closed = {}
+    for name in uses:
+        seen, todo = set(), list(uses[name])
+        while todo:
+            fixture = todo.pop()
+            if fixture not in seen:
+                seen.add(fixture)
+                todo += uses.get(fixture, ()) if fixture != name else ()
+        closed[name] = frozenset(seen)
+    return closed
+
+
+def _group(nodeid: str) -> tuple[int, str]:
+    """``(rank, group)`` of a test: rank orders the groups (longest first); a spread test is its own group."""
+    path, _, rest = nodeid.partition("::")
+    fixtures = _fixtures(path).get(re.split(r"[\[@]", rest)[0], frozenset()) if path.endswith(".py") else frozenset()
+    for rank, (prefix, wanted, group) in enumerate(LONG_GROUPS):
+        if path.startswith(prefix) and (wanted is None or set(wanted) & fixtures):
             return rank, group or path
     if path.startswith("solutions/"):
         return len(LONG_GROUPS), path  # a notebook's cells share one kernel
-    return len(LONG_GROUPS) + 1, None if path in SPREAD else path
+    return len(LONG_GROUPS) + 1, nodeid if path in SPREAD else path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup`: the groups of `_group`, in the order collected (`--no-loadscope-reorder`)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid)[1]
+
+    return CourseScheduling(config, log)
 
 
 def _other_chapter(nodeid: str, chapter: str) -> bool:
     return any(number != chapter[:2] for number in CHAPTER_NAME.findall(nodeid))
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+@pytest.hookimpl(tryfirst=True)  # the marks before -m reads them
 def pytest_collection_modifyitems(config, items):
     chapter = config.getoption("--chapter")
     if chapter:
@@ -77,14 +123,9 @@ def pytest_collection_modifyitems(config, items):
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = [item for item in items if item not in set(deselected)]
-    ranks = {}
     for item in items:
         if item.nodeid.startswith(BOOK):
             item.add_marker(pytest.mark.book)
         if item.nodeid.startswith(SLOW) or any(name in item.nodeid for name in SLOW_ASSIGNMENTS):
             item.add_marker(pytest.mark.slow)
-        rank, group = _group(item)
-        ranks[item.nodeid] = rank
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: ranks[item.nodeid])  # stable: the collected order within a rank
+    items.sort(key=lambda item: _group(item.nodeid)[0])  # stable: the collected order within a rank
