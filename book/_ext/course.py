@@ -32,7 +32,7 @@ from course_colab import PLACEHOLDER_REPOSITORY, colab_setup_cell, find_colab_ce
 
 __all__ = ["PLACEHOLDER_REPOSITORY", "colab_setup_cell", "find_colab_cell", "main", "setup"]
 
-MODULES = ("course_mathjax", "course_colab", "course_docstrings", "course_cdn", "course_checks", "course_search",
+MODULES = ("course_mathjax", "course_colab", "course_docstrings", "course_search", "course_cdn", "course_checks",
            "course_cache")
 STATIC = HERE.parent / "_static"  # book/_static: course.css, course.js
 

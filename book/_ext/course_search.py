@@ -76,5 +76,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-purge-doc", purge_sections)
     app.connect("env-merge-info", merge_sections)
     app.connect("build-finished", write_sections)
-    app.connect("html-page-context", search_page_scripts)
+    # Before course_cdn's drop_thebe_assets (priority 500), which replaces the page's list of scripts:
+    # a script added after that would miss the search page.
+    app.connect("html-page-context", search_page_scripts, priority=400)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
