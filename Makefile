@@ -2,10 +2,16 @@
 # both set up the environment first and are quick when it is already there.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
-BIN    := $(abspath $(VENV)/bin)
-STAMP  := $(VENV)/.installed
+VENV   ?= .venv
+# The venv's real folder: a .venv that links to another checkout's venv is a
+# path the grader's sandbox does not mount.
+BIN    := $(or $(realpath $(VENV)),$(abspath $(VENV)))/bin
 JOBS   ?= 2
+# The stamp names the hash of the pins and the package metadata, not their
+# dates: a fresh clone or a second worktree sharing the venv does not
+# re-install (a re-install would point the venv's editable cnnkit at it).
+SETUP_HASH := $(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.installed-$(SETUP_HASH)
 
 # nbgrader starts `alembic` by name, and kernels must find the venv's Python.
 export PATH := $(BIN):$(PATH)
@@ -17,12 +23,23 @@ export MPLBACKEND := Agg
 # and the grader's sandbox (bubblewrap). The book itself needs none of them.
 APT_PACKAGES := chromium bubblewrap
 
-.PHONY: help setup system-deps book test exercises check-exercises colab-cells grade gradescope bench bench-grade mutants clean
+# pytest over both workers. A test file runs on one worker (its module
+# fixtures are built once), except where conftest.py splits it; the longest
+# groups start first (conftest.py: the strict build, the throwaway books,
+# the solutions' notebooks), so neither worker waits idle at the end.
+# ARGS: more pytest options, e.g. make test ARGS=--durations=30
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder $(ARGS)
+NBVAL  := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+
+.PHONY: help setup checkout system-deps book test test-fast test-chapter exercises check-exercises colab-cells \
+	grade gradescope bench bench-grade mutants clean
 
 help:
 	@echo "make book        set up, then build the book into _build/html"
 	@echo "make test        set up, then run every test (what CI runs)"
-	@echo "make exercises   regenerate exercises/ from solutions/"
+	@echo "make test-fast   the tests that need no chapter executed (< 3 min): cnnkit, grading, pipeline, autograder"
+	@echo "make test-chapter N=08  what proves chapter 08: its claims, generation, hygiene, op, solution, page"
+	@echo "make exercises [ASSIGNMENT=02-convolution]  regenerate exercises/ from solutions/ (default: all)"
 	@echo "make colab-cells write the chapters' Colab set-up cell from _config.yml"
 	@echo "make grade ASSIGNMENT=02-convolution SUBMISSIONS=dir OUT=dir"
 	@echo "make gradescope ASSIGNMENT=02-convolution [OUT=file.zip]  Gradescope's autograder zip"
@@ -31,18 +48,33 @@ help:
 	@echo "make mutants     kill rate of the hidden cases on AST mutants of every solution (not in make test)"
 	@echo "make clean       remove build outputs (keeps the environment)"
 
-setup: $(STAMP)
+# NO_INSTALL=1: a venv borrowed from another checkout, used as it is (see `checkout`).
+setup: $(if $(NO_INSTALL),,$(STAMP)) checkout
 
 # Re-install only when the pins or the package metadata change.
 # pip's output goes through the same filter as the book's log (book/_ext/buildlog.py).
 QUIET  = 2>&1 | $(PYTHON) book/_ext/buildlog.py
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP):
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet pip==26.3 $(QUIET)'
 	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet -r requirements.txt $(QUIET)'
 	bash -o pipefail -c '$(VENV)/bin/python -m pip install --quiet --no-deps -e . $(QUIET)'
 	$(VENV)/bin/python -m autograder.install_tools
+	@rm -f $(VENV)/.installed $(VENV)/.installed-*
 	@touch $@
+
+# With one venv shared by several checkouts (git worktrees), `import cnnkit`
+# resolves to the checkout that installed it last, and the tests would test
+# that one. Fail, naming both, unless this checkout's cnnkit and autograder
+# are the ones imported (e.g. PYTHONPATH=$(CURDIR)).
+checkout:
+	@cd / && $(BIN)/python -c 'import sys, cnnkit, autograder; from pathlib import Path; \
+	here = Path(sys.argv[1]).resolve(); \
+	wrong = [f"{m.__name__} from {Path(m.__file__).parent}" for m in (cnnkit, autograder) \
+	         if not Path(m.__file__).resolve().is_relative_to(here)]; \
+	wrong and sys.exit(f"this venv imports {chr(44).join(wrong)}, not this checkout ({here}): it is shared " \
+	                   f"with another checkout. Run make with PYTHONPATH={here} NO_INSTALL=1, or give this " \
+	                   f"checkout its own venv (make VENV=.venv-here setup).")' $(CURDIR)
 
 # Installs the Debian packages when they are missing and we may (root with
 # apt-get, as in CI); otherwise says what to install. Quick when present.
@@ -70,21 +102,47 @@ book: setup
 
 # One pytest run: cnnkit's tests, the grading and pipeline checks, the
 # strict book build and its pages in headless Chromium (tests/book/; page
-# screenshots go to _build/screenshots/) and nbval on every chapter and
-# solution notebook (whole notebooks per worker: --dist loadfile).
+# screenshots go to _build/screenshots/) and nbval on every solution notebook.
+# The chapters are executed once, by the strict build (no nbval of book/: a
+# failing cell, a hidden check's included, fails that build).
 test: setup system-deps
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 tests book solutions
+	$(PYTEST) $(NBVAL) tests solutions
 
+# Under 3 minutes, for changes that leave book/ alone: cnnkit (against
+# TensorFlow too), the grading claims of the NumPy parts, the pipeline's
+# hygiene and points, the autograder's unit tests. Not the book, the
+# notebooks, nor what conftest.py marks slow (grading in the sandbox, Keras
+# models, nbgrader): make test runs those.
+test-fast: setup
+	$(PYTEST) -m "not book and not slow" tests
+
+# What proves one chapter (N=08): its grading claims, the generation of its
+# exercise, the hygiene, toc and API checks, its op's tests (tests/cnnkit/
+# test_<topic>.py), nbval of its solution, and the strict build with the
+# browser checks of its page (the build executes the chapter; the others come
+# from the cache when they have not changed). --chapter (conftest.py)
+# deselects the parametrised cases of the other chapters.
+test-chapter: setup system-deps
+	@test -n "$(N)" || { echo "usage: make test-chapter N=08"; exit 2; }
+	@chapter=$$(cd book && ls $(N)-*.ipynb 2>/dev/null | head -1); name=$${chapter%.ipynb}; \
+	test -n "$$name" || { echo "no chapter book/$(N)-*.ipynb"; exit 2; }; \
+	topic=$$(echo $${name#*-} | tr - _); \
+	tests="tests/grading/test_claims.py tests/pipeline tests/book/test_book.py"; \
+	for f in tests/grading/test_$${topic}_grading.py tests/cnnkit/test_$${topic}.py; do \
+		test -f $$f && tests="$$tests $$f"; done; \
+	echo "chapter $$name: $$tests solutions/$$name"; \
+	$(PYTEST) $(NBVAL) --chapter $$name --ignore=tests/pipeline/test_new_chapter.py $$tests solutions/$$name
+
+# One assignment with ASSIGNMENT=02-convolution (seconds), all of them by default (about a minute).
 exercises: setup
-	$(BIN)/python -m autograder release
+	$(BIN)/python -m autograder release $(ASSIGNMENT)
 
 # The first cell of every chapter, generated from `repository:` in _config.yml.
 colab-cells: setup
 	$(BIN)/python book/_ext/course.py colab-cells book/[0-9][0-9]-*.ipynb
 
 check-exercises: setup
-	$(BIN)/python -m autograder release --check
+	$(BIN)/python -m autograder release --check $(ASSIGNMENT)
 
 grade: setup
 	@test -n "$(ASSIGNMENT)" -a -n "$(SUBMISSIONS)" -a -n "$(OUT)" || \

@@ -81,12 +81,13 @@ def main(argv=None):
             from . import release as release_module
 
             if args.check:
-                problems = release_module.check()
+                problems = release_module.check(args.assignments or None)
                 if problems:
                     print("exercises/ is out of date; run `make exercises` and commit:", file=sys.stderr)
                     print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
                     return 1
-                print(f"exercises/ matches a fresh generation of {len(assignments())} assignment(s)")
+                print(f"exercises/ matches a fresh generation of {len(args.assignments or assignments())} "
+                      "assignment(s)")
                 return 0
             names = release_module.generate(args.assignments or None)
             print(f"generated exercises/ for {', '.join(names)}")

@@ -52,8 +52,12 @@ def differences(expected_dir, actual_dir):
     return problems
 
 
-def check():
-    """Regenerate every assignment into a temporary folder; return the differences to ``exercises/``."""
+def check(names=None):
+    """Regenerate the assignments ``names`` (default: all) into a temporary folder; return the differences to ``exercises/``."""
     with tempfile.TemporaryDirectory(prefix="cnn-exercises-") as fresh:
-        generate(release_dir=fresh)
-        return differences(fresh, EXERCISES)
+        if not names:
+            generate(release_dir=fresh)
+            return differences(fresh, EXERCISES)
+        generate(names, release_dir=fresh)
+        return [problem for name in names
+                for problem in differences(Path(fresh) / name, EXERCISES / name)]

@@ -7,7 +7,8 @@ inputs. Importing cnnkit imports NumPy only; TensorFlow, SciPy, matplotlib
 and mlxtend are imported inside the helpers that need them.
 
 The public API is a contract shared by the book, the exercises and the
-autograder: see ``shared/cnnkit-api.md``.
+autograder: the book's API page, ``book/api.md``, documents every public
+name from its docstring (a test fails for a public name it leaves out).
 """
 
 from .conv1d import conv1d, convolve1d, correlate1d

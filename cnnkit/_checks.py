@@ -14,21 +14,25 @@ import numpy as np
 PADDING_MODES = ("valid", "same", "full")
 
 
-def as_float_array(x, name, fn):
+def as_float_array(x, name, fn, *, integer_dtype=np.float64, float_dtypes=None):
     """Return ``x`` as a floating ndarray without modifying the caller's data.
 
-    Floating inputs keep their dtype; integer and boolean inputs are promoted
-    to float64. Anything else (complex, object, strings) is a ``TypeError``.
+    Floating inputs keep their dtype (only those in ``float_dtypes``, when
+    given: any other float becomes ``integer_dtype``); integer and boolean
+    inputs become ``integer_dtype``: float64 for the ops, float32 for
+    ``cnnkit.nn``'s layers (``cnnkit.nn.base.as_batch``). Anything else
+    (complex, object, strings) is a ``TypeError``.
     """
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{fn}: {name} must be array-like of numbers, got {type(x).__name__} ({exc})") from None
     if arr.dtype.kind == "f":
-        return arr
+        return arr if float_dtypes is None or arr.dtype in float_dtypes else arr.astype(integer_dtype)
     if arr.dtype.kind in "iub":
-        return arr.astype(np.float64)
-    raise TypeError(f"{fn}: {name} must be a real numeric array, got dtype {arr.dtype}")
+        return arr.astype(integer_dtype)
+    kept = "" if float_dtypes is None else f" ({' or '.join(np.dtype(d).name for d in float_dtypes)})"
+    raise TypeError(f"{fn}: {name} must be a real numeric array{kept}, got dtype {arr.dtype}")
 
 
 def result_dtype(*arrays):
@@ -66,12 +70,19 @@ def as_pair(value, name, fn, minimum=1):
 
 
 def as_int(value, name, fn, minimum=1):
-    """Check a scalar integer argument (1-D ops) and return it as ``int``."""
+    """Check a scalar integer argument (a size, a count) and return it as ``int``; bools are refused."""
     if not _is_int(value):
         raise TypeError(f"{fn}: {name} must be an int, got {value!r}")
     if value < minimum:
         raise ValueError(f"{fn}: {name} must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+def as_real(value, name, fn):
+    """Check a scalar real argument (a factor, a rate) and return it as ``float``; bools are refused."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be a real number, got {value!r}")
+    return float(value)
 
 
 def same_padding(n, kernel, stride, dilation):

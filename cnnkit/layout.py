@@ -26,96 +26,56 @@ def _transposed(x, axes, name, fn, layout):
     return np.transpose(x, axes).copy(order="C")
 
 
-def nchw_to_nhwc(x):
-    """Image batch from cnnkit's ``(N, C, H, W)`` to Keras's ``(N, H, W, C)``.
-
+def _doc(summary, arg, source, target, more=""):
+    """The docstring of one conversion: they differ only in their layouts."""
+    return f"""{summary}
+{more}
     Parameters
     ----------
-    x : array_like, shape (N, C, H, W)
+    {arg} : array_like, shape {source}
 
     Returns
     -------
-    ndarray, shape (N, H, W, C)
+    ndarray, shape {target}
         New contiguous array of the same dtype.
 
     Raises
     ------
     ValueError
-        If ``x`` is not 4-D.
+        If ``{arg}`` is not 4-D.
 
     Book: chapter 2, "2-D, several channels, with bias".
     """
+
+
+def nchw_to_nhwc(x):
     return _transposed(x, (0, 2, 3, 1), "x", "nchw_to_nhwc", "(N, C, H, W)")
 
 
 def nhwc_to_nchw(x):
-    """Image batch from Keras's ``(N, H, W, C)`` to cnnkit's ``(N, C, H, W)``.
-
-    Parameters
-    ----------
-    x : array_like, shape (N, H, W, C)
-
-    Returns
-    -------
-    ndarray, shape (N, C, H, W)
-        New contiguous array of the same dtype.
-
-    Raises
-    ------
-    ValueError
-        If ``x`` is not 4-D.
-
-    Book: chapter 2, "2-D, several channels, with bias".
-    """
     return _transposed(x, (0, 3, 1, 2), "x", "nhwc_to_nchw", "(N, H, W, C)")
 
 
 def oihw_to_hwio(w):
-    """Kernel from cnnkit's ``(F, C, KH, KW)`` to Keras's ``(KH, KW, C, F)``.
-
-    ``keras.layers.Conv2D(...).set_weights([oihw_to_hwio(w), b])`` makes a
-    Keras layer compute what ``cnnkit.conv2d(x, w, b)`` computes (with the
-    images converted by :func:`nchw_to_nhwc`).
-
-    Parameters
-    ----------
-    w : array_like, shape (F, C, KH, KW)
-
-    Returns
-    -------
-    ndarray, shape (KH, KW, C, F)
-        New contiguous array of the same dtype.
-
-    Raises
-    ------
-    ValueError
-        If ``w`` is not 4-D.
-
-    Book: chapter 2, "2-D, several channels, with bias".
-    """
     return _transposed(w, (2, 3, 1, 0), "w", "oihw_to_hwio", "(F, C, KH, KW)")
 
 
 def hwio_to_oihw(w):
-    """Kernel from Keras's ``(KH, KW, C, F)`` to cnnkit's ``(F, C, KH, KW)``.
+    return _transposed(w, (3, 2, 0, 1), "w", "hwio_to_oihw", "(KH, KW, C, F)")
 
+
+nchw_to_nhwc.__doc__ = _doc("Image batch from cnnkit's ``(N, C, H, W)`` to Keras's ``(N, H, W, C)``.",
+                            "x", "(N, C, H, W)", "(N, H, W, C)")
+nhwc_to_nchw.__doc__ = _doc("Image batch from Keras's ``(N, H, W, C)`` to cnnkit's ``(N, C, H, W)``.",
+                            "x", "(N, H, W, C)", "(N, C, H, W)")
+oihw_to_hwio.__doc__ = _doc("Kernel from cnnkit's ``(F, C, KH, KW)`` to Keras's ``(KH, KW, C, F)``.",
+                            "w", "(F, C, KH, KW)", "(KH, KW, C, F)", """
+    ``keras.layers.Conv2D(...).set_weights([oihw_to_hwio(w), b])`` makes a
+    Keras layer compute what ``cnnkit.conv2d(x, w, b)`` computes (with the
+    images converted by :func:`nchw_to_nhwc`).
+""")
+hwio_to_oihw.__doc__ = _doc("Kernel from Keras's ``(KH, KW, C, F)`` to cnnkit's ``(F, C, KH, KW)``.",
+                            "w", "(KH, KW, C, F)", "(F, C, KH, KW)", """
     The inverse of :func:`oihw_to_hwio`; use it on ``layer.get_weights()[0]``
     of a Keras ``Conv2D``.
-
-    Parameters
-    ----------
-    w : array_like, shape (KH, KW, C, F)
-
-    Returns
-    -------
-    ndarray, shape (F, C, KH, KW)
-        New contiguous array of the same dtype.
-
-    Raises
-    ------
-    ValueError
-        If ``w`` is not 4-D.
-
-    Book: chapter 2, "2-D, several channels, with bias".
-    """
-    return _transposed(w, (3, 2, 0, 1), "w", "hwio_to_oihw", "(KH, KW, C, F)")
+""")

@@ -10,18 +10,18 @@ Arrays are NCHW, ``(N, C, H, W)``, as everywhere in cnnkit; NHWC data are
 refused with a message saying how to convert them. Parameters are float32
 (float64 when the data are). Importing it needs NumPy only.
 
-The contract (names, arguments, defaults) is ``shared/cnnkit-api.md``,
-section ``cnnkit.nn``.
+The contract (names, arguments, defaults) is the book's API page,
+``book/api.md`` (section on ``cnnkit.nn``), which documents every public
+name from its docstring; a test fails for a public name it leaves out.
 """
 
 from .base import Layer
 from .conv_layers import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 from .layers import Dense, Dropout, Flatten, Input, ReLU
 from .losses import softmax, softmax_cross_entropy
-from .model import History, Sequential
+from .model import History, Sequential, load
 from .optimizers import SGD, Adam
 from .keras_bridge import keras_arrays, to_keras
-from .serialization import load
 from .threads import get_num_threads, set_num_threads
 
 __all__ = [

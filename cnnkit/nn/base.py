@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import as_float_array
+
 __all__ = ["Layer", "as_batch"]
 
 
 def as_batch(x, fn, name="x"):
-    """``x`` as a floating ndarray (float32 for integer or boolean data); ``TypeError`` otherwise."""
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:
-        raise TypeError(f"{fn}: {name} must be an array of numbers, got {type(x).__name__} ({exc})") from None
-    if arr.dtype.kind == "f":
-        return arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float32)
-    if arr.dtype.kind in "iub":
-        return arr.astype(np.float32)
-    raise TypeError(f"{fn}: {name} must be a real numeric array (float32 or float64), got dtype {arr.dtype}")
+    """``x`` as a floating ndarray: float32 and float64 kept, other data float32; ``TypeError`` otherwise.
+
+    cnnkit's one check of an array argument (:func:`cnnkit._checks.as_float_array`)
+    with the layers' dtype rule: their parameters are float32 unless the data are float64.
+    """
+    return as_float_array(x, name, fn, integer_dtype=np.float32, float_dtypes=(np.float32, np.float64))
 
 
 class Layer:

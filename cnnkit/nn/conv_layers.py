@@ -8,17 +8,15 @@ backward pass instead of forming them again.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .. import pool as _pool
 from .._fast import map_batch, map_items, pool as _fast_pool
 from .._fast.parallel import ELEMENT
-from .._checks import as_pair, output_size_axis, resolve_padding2d
+from .._checks import as_int, as_pair, output_size_axis, resolve_padding2d
 from ..conv2d import _Geometry, _batched_layout, _dout_matrix, _im2col, _input_grad
 from .base import Layer
 from .initializers import check_initializer, initialize
-from .layers import _positive_int
 from .threads import get_num_threads
 
 __all__ = ["AvgPool2D", "Conv2D", "GlobalAvgPool2D", "MaxPool2D"]
@@ -76,7 +74,7 @@ class Conv2D(Layer):
                  kernel_initializer="glorot_uniform", name=None):
         super().__init__(name)
         fn = "Conv2D"
-        self.filters = _positive_int(filters, "filters", fn)
+        self.filters = as_int(filters, "filters", fn)
         self.kernel_size = as_pair(kernel_size, "kernel_size", fn)
         self.stride = as_pair(stride, "stride", fn)
         self.dilation = as_pair(dilation, "dilation", fn)

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from .._checks import as_int
 from .._fast import map_batch
 from .._fast.parallel import ELEMENT
 from .threads import get_num_threads
@@ -17,14 +18,6 @@ from .base import Layer
 from .initializers import check_initializer, initialize
 
 __all__ = ["Dense", "Dropout", "Flatten", "Input", "ReLU"]
-
-
-def _positive_int(value, name, fn):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{fn}: {name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{fn}: {name} must be >= 1, got {value!r}")
-    return int(value)
 
 
 class Input:
@@ -41,7 +34,7 @@ class Input:
             raise ValueError(
                 f"Input: shape must be (C, H, W) for images or (D,) for vectors, without the batch axis, got {shape!r}"
             )
-        self.shape = tuple(_positive_int(n, "shape", "Input") for n in shape)
+        self.shape = tuple(as_int(n, "shape", "Input") for n in shape)
 
     def __repr__(self):
         return f"Input({self.shape})"
@@ -68,7 +61,7 @@ class Dense(Layer):
 
     def __init__(self, units, kernel_initializer="glorot_uniform", name=None):
         super().__init__(name)
-        self.units = _positive_int(units, "units", "Dense")
+        self.units = as_int(units, "units", "Dense")
         self.kernel_initializer = check_initializer(kernel_initializer, "Dense")
 
     def _build(self, input_shape, rng):

@@ -30,9 +30,10 @@ from .layers import Input
 from .losses import LOSSES, check_labels, softmax_cross_entropy
 from .optimizers import from_config as optimizer_from_config, get_optimizer
 from .progress import ProgressBar, format_metrics
+from .serialization import read as read_model_file, write as write_model_file
 from .threads import blas_threads
 
-__all__ = ["History", "Sequential"]
+__all__ = ["History", "Sequential", "load"]
 
 LAYER_CLASSES = {cls.__name__: cls for cls in (
     conv_layers.Conv2D, conv_layers.MaxPool2D, conv_layers.AvgPool2D, conv_layers.GlobalAvgPool2D,
@@ -113,7 +114,7 @@ class Sequential:
     >>> model = nn.Sequential([nn.Input((1, 8, 8)), nn.Conv2D(4, 3), nn.ReLU(),
     ...                        nn.Flatten(), nn.Dense(10)], seed=0)
     >>> model.count_params()
-    1480
+    1490
     """
 
     def __init__(self, layers=None, seed=0, dtype="float32", name="sequential"):
@@ -497,10 +498,27 @@ class Sequential:
         return model
 
     def save(self, path):
-        """Write the architecture, the weights and the compile settings to one ``.npz`` file."""
-        from .serialization import save
-
-        return save(self, path)
+        """Write the architecture, the weights and the compile settings to one ``.npz`` file; returns its path."""
+        if not self.built:
+            raise ValueError("save: the model has no weights yet: give it an nn.Input(...) or build(input_shape) first")
+        arrays = {f"{layer.name}/{key}": value for layer in self.layers for key, value in layer.params.items()}
+        return write_model_file(path, self.get_config(), arrays)
 
     def __repr__(self):
         return f"Sequential({len(self.layers)} layers, input {self.input_shape}, {self.dtype.name})"
+
+
+def load(path):
+    """A :class:`Sequential` rebuilt from the file of ``Sequential.save``, with its weights (and compiled, if it was)."""
+    path, config, arrays = read_model_file(path)
+    model = Sequential.from_config(config)
+    for layer in model.layers:
+        for key in layer.params:
+            stored = arrays[f"{layer.name}/{key}"]
+            if stored.shape != layer.params[key].shape:
+                raise ValueError(
+                    f"load: {path}: {layer.name}/{key} has shape {stored.shape}, expected {layer.params[key].shape}"
+                )
+            layer.params[key] = np.ascontiguousarray(stored)
+        layer.dtype = next(iter(layer.params.values())).dtype if layer.params else layer.dtype
+    return model

@@ -1,6 +1,6 @@
 """Building a Jupyter Book for the tests: the real one once per test run, or a throwaway one.
 
-pytest-xdist (`-n 2 --dist loadfile`) runs test files on different workers in
+pytest-xdist (`-n 2 --dist loadgroup`, see conftest.py) runs test groups on different workers in
 any order, so the strict build of the real book happens under a file lock and
 its result is recorded with the run's id: whichever worker needs the book
 first builds it, and every other test of the same run reuses that build.

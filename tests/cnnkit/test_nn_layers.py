@@ -158,7 +158,7 @@ def test_layer_checks_its_input_and_dout(rng):
     (lambda: nn.Conv2D(0, 3), "filters must be >= 1"),
     (lambda: nn.Conv2D(4, 3, stride=0), "stride must be >= 1"),
     (lambda: nn.Conv2D(4, 3, padding="sideways"), "padding must be"),
-    (lambda: nn.Dense(2.5), "units must be a positive int"),
+    (lambda: nn.Dense(2.5), "units must be an int"),
     (lambda: nn.Dropout(1.0), r"rate must be in \[0, 1\)"),
     (lambda: nn.MaxPool2D(0), "size must be >= 1"),
     (lambda: nn.Dense(3, kernel_initializer="zeros"), "kernel_initializer must be one of"),
