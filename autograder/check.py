@@ -118,19 +118,13 @@ def _run_as_graded(the_plan, limits, scratch, progress=None):
     """``(outcome, stream)`` of the notebook run as the grader runs it (each run of the plan, merged)."""
     from . import verdict
 
-    runs = verdict.runs_of(the_plan)
-    done = []
-    for index, run in enumerate(runs):
-        if progress is not None:
-            progress(f"running the notebook in the grader's sandbox ({index + 1} of {len(runs)}: up to "
-                     f"{the_plan.steps[run.last].get('id') or the_plan.steps[run.last].get('grade_id')}), "
-                     f"at most {limits.wall_seconds:g} s ...")
-        program = verdict.write_program(scratch / f"in-{index}", the_plan, 0, limits, hidden_cases=False, run=run)
-        outcome = verdict.execute_program(scratch / f"in-{index}", program, limits)
-        done.append((run, program, outcome, stream.parse(outcome.stream)))
-    if len(done) == 1:
-        return done[0][2], done[0][3]
-    _, outcome, parsed = verdict.merge_runs(the_plan, done)
+    def tell(run, index, count):
+        step = the_plan.steps[run.last]
+        progress(f"running the notebook in the grader's sandbox ({index + 1} of {count}: up to "
+                 f"{step.get('id') or step.get('grade_id')}), at most {limits.wall_seconds:g} s ...")
+
+    _, outcome, parsed = verdict.execute_runs(the_plan, 0, limits, scratch, hidden_cases=False,
+                                              progress=tell if progress is not None else None)
     return outcome, parsed
 
 

@@ -49,6 +49,24 @@ class Verdict:
         return round(sum(p.points for p in self.parts.values()), 2)
 
 
+def execute_runs(the_plan, seed, limits, work, hidden_cases=True, progress=None):
+    """Run every :class:`Run` of the plan sandboxed; ``(program, outcome, stream)`` as if it were one run.
+
+    ``progress(run, index, count)`` is told before each run starts (the student's check shows it).
+    """
+    work = Path(work)
+    runs = runs_of(the_plan)
+    done = []
+    for index, run in enumerate(runs):
+        if progress is not None:
+            progress(run, index, len(runs))
+        folder = work if len(runs) == 1 else work / f"run-{index}"
+        program = write_program(folder, the_plan, seed, limits, hidden_cases=hidden_cases, run=run)
+        outcome = execute_program(folder, program, limits)
+        done.append((run, program, outcome, stream.parse(outcome.stream)))
+    return done[0][1:] if len(done) == 1 else merge_runs(the_plan, done)
+
+
 def verdict_of(source_cells, release_cells, submitted, work, seed, limits):
     """Plan, run sandboxed, judge: the :class:`Verdict` of one submission (cells from :mod:`notebook`)."""
     work = Path(work)
@@ -56,14 +74,7 @@ def verdict_of(source_cells, release_cells, submitted, work, seed, limits):
         shutil.rmtree(work)
     the_plan = plan(source_cells, release_cells, submitted)
     graded = graded_cells(source_cells)
-    runs = runs_of(the_plan)
-    done = []
-    for index, run in enumerate(runs):
-        folder = work if len(runs) == 1 else work / f"run-{index}"
-        program = write_program(folder, the_plan, seed, limits, run=run)
-        outcome = execute_program(folder, program, limits)
-        done.append((run, program, outcome, stream.parse(outcome.stream)))
-    program, outcome, parsed = done[0][1:] if len(done) == 1 else merge_runs(the_plan, done)
+    program, outcome, parsed = execute_runs(the_plan, seed, limits, work)
     parts, run_flags, notes, stopped, outputs = judge(the_plan, program, outcome, parsed, graded, seed, limits)
     verdict = Verdict(parts, the_plan.flags + run_flags, notes, outcome.sandboxed, round(outcome.seconds, 2),
                       stopped, the_plan.display, outputs,
