@@ -11,6 +11,7 @@ One module per job, each a Sphinx extension of its own that this one sets up:
 | `course_checks.py` | chapter checks: a notebook, with its Colab cell and its exercise box |
 | `course_search.py` | search by section |
 | `course_cache.py` | the executed chapters' cache, keyed on everything that changes their outputs |
+| `course_figures.py` | a 2x PNG figure declares itself as such (`srcset="... 2x"`) |
 
 Here: the course's static files (`book/_static`), and the command line
 `python book/_ext/course.py colab-cells [--check] NOTEBOOK...` (what `make
@@ -33,7 +34,7 @@ from course_colab import PLACEHOLDER_REPOSITORY, colab_setup_cell, find_colab_ce
 __all__ = ["PLACEHOLDER_REPOSITORY", "colab_setup_cell", "find_colab_cell", "main", "setup"]
 
 MODULES = ("course_mathjax", "course_colab", "course_docstrings", "course_search", "course_cdn", "course_checks",
-           "course_cache")
+           "course_cache", "course_figures")
 STATIC = HERE.parent / "_static"  # book/_static: course.css, course.js
 
 

@@ -35,6 +35,65 @@
     });
   }
 
+  // Figures on a narrow screen: a figure shrunk to the column would shrink
+  // its labels with it (a 720-px figure on a 360-px phone column shows its
+  // 12-px labels at 6 px). Below MIN_FIGURE_SCALE of its drawn size, the
+  // figure is shown at that scale instead, in a box that scrolls sideways and
+  // says so, like wide formulas.
+  var MIN_FIGURE_SCALE = 0.8;
+
+  function drawnWidth(img) {
+    // A 2x PNG declares its CSS width (inline style or width attribute);
+    // kept in data-drawn-width, since a scrolling figure's style changes.
+    if (!img.dataset.drawnWidth) {
+      var declared = parseFloat(img.style.width) || parseFloat(img.getAttribute("width"));
+      if (!declared && img.naturalWidth) { declared = img.srcset ? img.naturalWidth / 2 : img.naturalWidth; }
+      if (!declared) { return 0; }
+      img.dataset.drawnWidth = String(declared);
+    }
+    return parseFloat(img.dataset.drawnWidth);
+  }
+
+  var FIGURE_LABEL = "Wide figure: scroll sideways to see all of it";
+
+  function fitFigures() {
+    document.querySelectorAll("div.cell_output img").forEach(function (img) {
+      if (img.closest("div.animation")) { return; }  // animations fit the column (their own controls)
+      var box = img.parentElement;
+      var drawn = drawnWidth(img);
+      var column = box.clientWidth;
+      if (!drawn || !column) { return; }
+      var scrolls = column < MIN_FIGURE_SCALE * drawn - 1;
+      img.classList.toggle("course-legible", scrolls);
+      img.style.width = Math.round(scrolls ? MIN_FIGURE_SCALE * drawn : drawn) + "px";
+      box.classList.toggle("course-figure-box", scrolls);
+      box.classList.toggle("course-scrolls", scrolls);
+      if (scrolls) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", FIGURE_LABEL);
+      } else if (box.getAttribute("aria-label") === FIGURE_LABEL) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
+  function whenImagesLoaded() {
+    document.querySelectorAll("div.cell_output img").forEach(function (img) {
+      if (!img.complete) { img.addEventListener("load", fitFigures, {once: true}); }
+    });
+    fitFigures();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", whenImagesLoaded);
+  } else {
+    whenImagesLoaded();
+  }
+  window.addEventListener("resize", fitFigures);
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", markScrollingOutputs);
   } else {

@@ -87,11 +87,25 @@ LAYOUT = r"""
   const small = [];
   for (const img of article.querySelectorAll('img')) {
     const shown = img.getBoundingClientRect().width;
-    const drawn = parseFloat(img.style.width) || parseFloat(img.getAttribute('width')) || img.naturalWidth;
+    const drawn = parseFloat(img.dataset.drawnWidth) || parseFloat(img.style.width) ||
+                  parseFloat(img.getAttribute('width')) || img.naturalWidth;
     if (shown > 0 && drawn > 0 && shown < 0.9 * drawn) {
       small.push(`${(img.getAttribute('src') || img.id).slice(-60)}: shown at ${Math.round(shown)} px, ` +
                  `drawn ${Math.round(drawn)} px (${(shown / drawn).toFixed(2)})`);
     }
+  }
+  // Every figure outside an animation: the scale it is shown at, and whether
+  // a box that scrolls sideways around it says so (course.js, on a phone).
+  const figures = [];
+  for (const img of article.querySelectorAll('div.cell_output img')) {
+    if (img.closest('div.animation')) { continue; }
+    const shown = img.getBoundingClientRect().width;
+    const drawn = parseFloat(img.dataset.drawnWidth) || parseFloat(img.style.width) ||
+                  parseFloat(img.getAttribute('width')) || img.naturalWidth;
+    const box = img.parentElement;
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    figures.push({name: (img.getAttribute('src') || img.id).slice(-40), scale: shown / drawn,
+                  unmarked: scrolls && !(box.getAttribute('tabindex') === '0' && box.getAttribute('aria-label'))});
   }
   // An animation is cut when it or one of its controls passes the column's edge or the screen's.
   const edge = Math.min(window.innerWidth + 1, right);
@@ -121,6 +135,7 @@ LAYOUT = r"""
     column: Math.round(column.width),
     wide: wide,
     small: small,
+    figures: figures,
     pageScrollsSideways: document.documentElement.scrollWidth > window.innerWidth + 1,
     pageWidth: document.documentElement.scrollWidth,
     animationsCut: animations.filter(a => a.cut > 0 || a.right > edge).length,

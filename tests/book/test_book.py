@@ -17,6 +17,9 @@ from .building import ROOT, strict_build_of_the_book
 from .pages import built_pages, holds_widget, remote_css_urls, remote_loads
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+# The least scale a figure is shown at on a phone, as course.js states it.
+MIN_FIGURE_SCALE = float(re.search(r"var MIN_FIGURE_SCALE = ([0-9.]+);",
+                                   (ROOT / "book" / "_static" / "course.js").read_text()).group(1))
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 
 
@@ -170,6 +173,35 @@ def test_page_fits_a_phone(html, browser, page):
     assert not found["pageScrollsSideways"], f"the page is {found['pageWidth']} px wide at 390 px"
     assert found["animationsCut"] == 0, "an animation or its controls pass the screen's edge"
     assert found["unmarkedMath"] == 0, "a formula wider than the column does not show that it scrolls"
+    # A figure shrunk to a phone's column would shrink its 11-12 px labels to 5-7 px: figures keep at
+    # least MIN_FIGURE_SCALE (course.js) of their drawn size, in a box that scrolls and says so.
+    shrunk = [f"{f['name']} at {f['scale']:.2f}" for f in found["figures"] if f["scale"] < MIN_FIGURE_SCALE - 0.01]
+    assert shrunk == [], f"figures shown below {MIN_FIGURE_SCALE} of their drawn size on a phone: {shrunk}"
+    unmarked = [f["name"] for f in found["figures"] if f["unmarked"]]
+    assert unmarked == [], f"figures that scroll sideways without saying so: {unmarked}"
+
+
+def test_figures_declare_their_density_and_a_text(html):
+    """A 2x PNG says so (srcset 2x), and no image's alternative text is its file's name."""
+    import struct
+
+    problems, double = [], 0
+    for path in html.rglob("*.html"):
+        for tag in re.findall(r"<img [^>]*>", path.read_text(encoding="utf-8", errors="replace")):
+            src, alt = re.search(r'src="([^"]+)"', tag), re.search(r'alt="([^"]*)"', tag)
+            if alt is None or re.search(r"\.(png|jpe?g|svg|gif)$", alt.group(1)):
+                problems.append(f"{path.name}: {tag[:90]}: no alternative text but a file name")
+            width = re.search(r"width: ([0-9.]+)px", tag)
+            if not (src and width and src.group(1).endswith(".png")):
+                continue
+            with open((path.parent / src.group(1)).resolve(), "rb") as png:
+                pixels = struct.unpack(">I", png.read(24)[16:20])[0]
+            if abs(pixels - 2 * float(width.group(1))) <= 3:
+                double += 1
+                if "srcset=" not in tag or " 2x" not in tag:
+                    problems.append(f"{path.name}: {src.group(1)} is a 2x PNG without srcset 2x")
+    assert double > 20, f"only {double} 2x PNG figures found: has the figure format changed?"
+    assert problems == []
 
 
 def test_api_page_links_to_the_sections_of_the_book(html):
