@@ -545,6 +545,13 @@ def depthwise_in_the_input_dtype(x, w, b=None, stride=1, padding=0):
     return _depthwise(x, w, b, stride, padding).astype(x.dtype)
 
 
+def depthwise_bias_in_float32(x, w, b=None, stride=1, padding=0):
+    """The bias, given by position or by name, cast to float32 (None left alone)."""
+    if b is not None:
+        b = np.asarray(b).astype(np.float32)
+    return _depthwise(x, w, b, stride, padding)
+
+
 def depthwise_with_loops(x, w, b=None, stride=1, padding=0):
     """Correct: six plain loops over the output and the kernel."""
     x = np.pad(np.asarray(x, dtype=float), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
@@ -647,7 +654,7 @@ WRONG["depthwise_conv2d"] = [depthwise_channels_mixed, depthwise_multiplier_igno
                              depthwise_bias_per_input_channel, depthwise_flipped, depthwise_one_short,
                              depthwise_ignores_stride, depthwise_ignores_padding, depthwise_without_bias,
                              depthwise_in_the_input_dtype,
-                             *operand_casts(ASSIGNMENT, "depthwise_conv2d", ("x", "w", "b")),
+                             *operand_casts(ASSIGNMENT, "depthwise_conv2d", ("x", "w")), depthwise_bias_in_float32,
                              keyword_default(ASSIGNMENT, "depthwise_conv2d", "padding", 1),
                              keyword_default(ASSIGNMENT, "depthwise_conv2d", "stride", 2)]
 WRONG["separable_cost"] = [separable_pointwise_forgotten, separable_depthwise_as_full_conv,

@@ -465,8 +465,13 @@ _SEPARABLE_SETTINGS = [
           description="parameters and multiply-adds of a depthwise-separable layer")
 def _separable_cost_cases(rng):
     cases = [Case("h=32, w=32, c_in=16, c_out=32, k=3, padding=1 (the notebook's example)",
-                  (32, 32, 16, 32, 3), separable_reference(32, 32, 16, 32, 3, padding=1), kwargs=dict(padding=1))]
-    for h, w, c_in, c_out, k, stride, padding in _SEPARABLE_SETTINGS[1:]:
+                  (32, 32, 16, 32, 3), separable_reference(32, 32, 16, 32, 3, padding=1), kwargs=dict(padding=1)),
+             # Fixed: padding left out (its default, 0, is graded), and stride 2 on an odd size.
+             Case("h=28, w=20, c_in=8, c_out=16, k=3, stride=2, padding not given (the notebook's second example)",
+                  (28, 20, 8, 16, 3), separable_reference(28, 20, 8, 16, 3, stride=2), kwargs=dict(stride=2)),
+             Case("h=15, w=11, c_in=3, c_out=5, k=5, stride not given, padding not given", (15, 11, 3, 5, 5),
+                  separable_reference(15, 11, 3, 5, 5))]
+    for h, w, c_in, c_out, k, stride, padding in _SEPARABLE_SETTINGS[2:]:
         kwargs = {key: value for key, value in dict(stride=stride, padding=padding).items()
                   if value != DEFAULTS[key] or rng.random() < 0.5}
         shown = ", ".join(f"{key}={value}" if key in kwargs else f"{key} not given"
