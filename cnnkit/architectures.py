@@ -509,7 +509,7 @@ def compare_separable(input_shape, filters, kernel, stride=1, padding=0, dilatio
     about ``1/9`` for a 3x3 kernel and many filters (MobileNet's 8 to 9
     times fewer operations).
 
-    Book: chapter 1, "Architecture of a CNN", section "Classic architectures, measured".
+    Book: chapter 2, "Convolution and filters", section "Depthwise-separable convolution".
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """Depthwise and depthwise-separable 2-D convolution, and their gradients, vectorised.
 
-Book: chapter 2, "Convolution and filters" (the layers); chapter 1,
-"Classic architectures, measured" (what they save, with
+Book: chapter 2, "Convolution and filters", section "Depthwise-separable
+convolution" (the layers, and what they save, counted with
 :func:`cnnkit.architectures.compare_separable`). The loop versions are in
 :mod:`cnnkit.naive.depthwise`; the tests hold these to them.
 
@@ -195,7 +195,7 @@ def depthwise_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     Keras' ``DepthwiseConv2D`` and ``tf.nn.depthwise_conv2d`` store the
     kernel as ``(KH, KW, C, M)``: ``w = k.transpose(2, 3, 0, 1)``.
 
-    Book: chapter 2, "Convolution and filters".
+    Book: chapter 2, "Convolution and filters", section "Depthwise-separable convolution".
 
     See Also
     --------
@@ -319,7 +319,7 @@ def separable_conv2d(x, w_depthwise, w_pointwise, b=None, stride=1, padding=0, d
     and ``w_pointwise`` as ``(1, 1, C*M, F)``: ``k.transpose(2, 3, 0, 1)``
     and :func:`hwio_to_oihw` convert them.
 
-    Book: chapter 2, "Convolution and filters".
+    Book: chapter 2, "Convolution and filters", section "Depthwise-separable convolution".
 
     See Also
     --------

@@ -466,3 +466,219 @@ def test_the_worked_example_comes_first_and_holds_the_erratum():
     first = cases_for(f"{ASSIGNMENT}/conv2d")[0]
     assert "worked example" in first.label
     assert first.expected[0, 0, 0, 0] == pytest.approx(3.1)  # the slides' -3.1 is a typo
+
+
+# --- parts 10-11: the depthwise convolution and a separable layer's cost ------------------
+# One loop implementation with a switch per mistake, as for conv2d.
+
+def _depthwise(x, w, b=None, stride=1, padding=0, *, mix=False, first_kernel_only=False, order="c*M+m",
+               bias="per output channel", flip=False, size_off=0):
+    x = np.pad(np.asarray(x, float), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    w = np.asarray(w, float)
+    if first_kernel_only:  # the multiplier ignored: one kernel per channel
+        w = w[:, :1]
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    n, c = x.shape[:2]
+    _, m, kh, kw = w.shape
+    ho = (x.shape[2] - kh) // stride + 1 + size_off
+    wo = (x.shape[3] - kw) // stride + 1 + size_off
+    out = np.zeros((n, c, m, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            window = x[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            if mix:  # channels mixed: every kernel summed over every input channel, a full convolution
+                out[:, :, :, i, j] = np.einsum("nduv,cmuv->ncm", window, w)
+            else:
+                out[:, :, :, i, j] = np.einsum("ncuv,cmuv->ncm", window, w)
+    if order == "m*C+c":
+        out = out.transpose(0, 2, 1, 3, 4)
+    out = out.reshape(n, c * m, ho, wo)
+    if b is not None:
+        b = np.asarray(b, float)
+        if bias == "per output channel":
+            out += b[None, :, None, None]
+        elif bias == "per input channel":  # b[c] on all M outputs of channel c
+            out += np.repeat(b[:c], m)[None, :, None, None]
+    return out
+
+
+def depthwise_channels_mixed(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, stride, padding, mix=True)
+
+
+def depthwise_multiplier_ignored(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, None if b is None else np.asarray(b)[::np.asarray(w).shape[1]], stride, padding,
+                      first_kernel_only=True)
+
+
+def depthwise_order_m_first(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, stride, padding, order="m*C+c")
+
+
+def depthwise_bias_per_input_channel(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, stride, padding, bias="per input channel")
+
+
+def depthwise_flipped(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, stride, padding, flip=True)
+
+
+def depthwise_one_short(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, stride, padding, size_off=-1)
+
+
+def depthwise_ignores_stride(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, 1, padding)
+
+
+def depthwise_ignores_padding(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, b, stride, 0)
+
+
+def depthwise_without_bias(x, w, b=None, stride=1, padding=0):
+    return _depthwise(x, w, None, stride, padding)
+
+
+def depthwise_in_the_input_dtype(x, w, b=None, stride=1, padding=0):
+    x = np.asarray(x)
+    return _depthwise(x, w, b, stride, padding).astype(x.dtype)
+
+
+def depthwise_bias_in_float32(x, w, b=None, stride=1, padding=0):
+    """The bias, given by position or by name, cast to float32 (None left alone)."""
+    if b is not None:
+        b = np.asarray(b).astype(np.float32)
+    return _depthwise(x, w, b, stride, padding)
+
+
+def depthwise_with_loops(x, w, b=None, stride=1, padding=0):
+    """Correct: six plain loops over the output and the kernel."""
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    w = np.asarray(w, dtype=float)
+    n, c = x.shape[:2]
+    _, m, kh, kw = w.shape
+    ho, wo = (x.shape[2] - kh) // stride + 1, (x.shape[3] - kw) // stride + 1
+    out = np.zeros((n, c * m, ho, wo))
+    for ch in range(c):
+        for k in range(m):
+            for i in range(ho):
+                for j in range(wo):
+                    for u in range(kh):
+                        for v in range(kw):
+                            out[:, ch * m + k, i, j] += x[:, ch, i * stride + u, j * stride + v] * w[ch, k, u, v]
+            if b is not None:
+                out[:, ch * m + k] += float(np.asarray(b)[ch * m + k])
+    return out
+
+
+def depthwise_with_sliding_windows(x, w, b=None, stride=1, padding=0):
+    """Correct: every window at once with sliding_window_view, then one einsum."""
+    x = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (padding,) * 2, (padding,) * 2))
+    w = np.asarray(w, dtype=np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(x, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+    out = np.einsum("nchwuv,cmuv->ncmhw", windows, w)
+    out = out.reshape(out.shape[0], -1, *out.shape[3:])
+    return out if b is None else out + np.asarray(b, dtype=np.float64)[None, :, None, None]
+
+
+def depthwise_per_channel_correlation(x, w, b=None, stride=1, padding=0):
+    """Correct: a 2-D cross-correlation of one channel with one kernel, called for every (c, m) pair."""
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    b = np.zeros(w.shape[0] * w.shape[1]) if b is None else np.asarray(b, dtype=float)
+    maps = []
+    for ch in range(w.shape[0]):
+        for k in range(w.shape[1]):
+            single = _conv2d(x[:, ch:ch + 1], w[ch, k][None, None], b[ch * w.shape[1] + k:][:1], stride, padding)
+            maps.append(single[:, 0])
+    return np.stack(maps, axis=1)
+
+
+def _separable(h, w, c_in, c_out, k, stride=1, padding=0, *, pointwise=True, full_depthwise=False,
+               biases="pointwise", size_off=0, output_size=True):
+    ho = (h + 2 * padding - k) // stride + 1 + size_off if output_size else h
+    wo = (w + 2 * padding - k) // stride + 1 + size_off if output_size else w
+    depthwise_weights = c_in * c_out * k * k if full_depthwise else c_in * k * k
+    params = depthwise_weights + (c_in * c_out if pointwise else 0)
+    params += {"pointwise": c_out, "both": c_in + c_out, "none": 0}[biases]
+    macs = ho * wo * depthwise_weights + (ho * wo * c_in * c_out if pointwise else 0)
+    return params, macs
+
+
+def separable_pointwise_forgotten(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, stride, padding, pointwise=False)
+
+
+def separable_depthwise_as_full_conv(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, stride, padding, full_depthwise=True)
+
+
+def separable_bias_in_both_steps(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, stride, padding, biases="both")
+
+
+def separable_no_bias(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, stride, padding, biases="none")
+
+
+def separable_output_one_short(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, stride, padding, size_off=-1)
+
+
+def separable_on_the_input_size(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, stride, padding, output_size=False)
+
+
+def separable_ignores_stride(h, w, c_in, c_out, k, stride=1, padding=0):
+    return _separable(h, w, c_in, c_out, k, 1, padding)
+
+
+def separable_as_a_ratio_of_the_full_conv(h, w, c_in, c_out, k, stride=1, padding=0):
+    """Correct: the full convolution's cost times 1/c_out + 1/k^2, in exact fractions."""
+    from fractions import Fraction
+
+    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    full_macs = ho * wo * c_out * c_in * k * k
+    macs = full_macs * (Fraction(1, c_out) + Fraction(1, k * k))
+    return c_in * (k * k + c_out) + c_out, int(macs)
+
+
+def separable_with_floats(h, w, c_in, c_out, k, stride=1, padding=0):
+    """Correct: np.floor of a true division gives whole floats."""
+    ho = np.floor((h + 2 * padding - k) / stride) + 1
+    wo = np.floor((w + 2 * padding - k) / stride) + 1
+    return float(c_in * k**2 + (c_in + 1) * c_out), ho * wo * c_in * (k**2 + c_out)
+
+
+WRONG["depthwise_conv2d"] = [depthwise_channels_mixed, depthwise_multiplier_ignored, depthwise_order_m_first,
+                             depthwise_bias_per_input_channel, depthwise_flipped, depthwise_one_short,
+                             depthwise_ignores_stride, depthwise_ignores_padding, depthwise_without_bias,
+                             depthwise_in_the_input_dtype,
+                             *operand_casts(ASSIGNMENT, "depthwise_conv2d", ("x", "w")), depthwise_bias_in_float32,
+                             keyword_default(ASSIGNMENT, "depthwise_conv2d", "padding", 1),
+                             keyword_default(ASSIGNMENT, "depthwise_conv2d", "stride", 2)]
+WRONG["separable_cost"] = [separable_pointwise_forgotten, separable_depthwise_as_full_conv,
+                           separable_bias_in_both_steps, separable_no_bias, separable_output_one_short,
+                           separable_on_the_input_size, separable_ignores_stride,
+                           keyword_default(ASSIGNMENT, "separable_cost", "padding", 1)]
+RIGHT["depthwise_conv2d"] = [depthwise_with_loops, depthwise_with_sliding_windows, depthwise_per_channel_correlation]
+RIGHT["separable_cost"] = [separable_as_a_ratio_of_the_full_conv, separable_with_floats]
+
+
+def test_the_depthwise_reference_is_a_block_diagonal_conv2d(rng):
+    """The part's reference (cnnkit.depthwise_conv2d) equals conv2d with the block-diagonal kernel."""
+    import cnnkit
+
+    x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((3, 2, 3, 2))
+    full = np.zeros((6, 3, 3, 2))
+    for ch in range(3):
+        full[ch * 2:ch * 2 + 2, ch] = w[ch]
+    np.testing.assert_allclose(cnnkit.depthwise_conv2d(x, w, stride=2, padding=1),
+                               cnnkit.conv2d(x, full, stride=2, padding=1), atol=1e-12)
+
+
+def test_the_separable_reference_is_the_formula():
+    from autograder.grading.parts.convolution import separable_reference
+
+    assert separable_reference(32, 32, 16, 32, 3, padding=1) == (16 * 9 + 16 * 32 + 32, 32 * 32 * 16 * (9 + 32))
+    assert separable_reference(28, 20, 8, 16, 3, stride=2) == (8 * 9 + 8 * 16 + 16, 13 * 9 * 8 * (9 + 16))

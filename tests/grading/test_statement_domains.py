@@ -196,6 +196,53 @@ def test_conv2d_backward_matches_the_statement_for_integer_kernels(data):
 
 @SETTINGS
 @given(st.data())
+def test_depthwise_conv2d_matches_the_statement(data):
+    """Output channel c*M + m is channel c's windows dotted with w[c, m]: int or float x and w, M = 1 or more,
+    b given, None or left out, stride and padding given or left out, kernels from 1x1 to the padded input."""
+    ns = cached_solution("02-convolution")
+    c, m, kh, kw = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)),
+                    data.draw(st.integers(1, 3)))
+    x = _array(data.draw, (data.draw(st.integers(1, 2)), c, kh + data.draw(st.integers(0, 3)),
+                           kw + data.draw(st.integers(0, 3))), data.draw(st.booleans()))
+    w = _array(data.draw, (c, m, kh, kw), data.draw(st.booleans()))
+    kwargs = {key: data.draw(st.sampled_from(values)) for key, values in
+              (("stride", [ABSENT, 1, 2]), ("padding", [ABSENT, 0, 1]),
+               ("b", [ABSENT, None, _array(data.draw, (c * m,), False)]))}
+    kwargs = {key: value for key, value in kwargs.items() if value is not ABSENT}
+    stride, padding, b = kwargs.get("stride", 1), kwargs.get("padding", 0), kwargs.get("b")
+    got = ns["depthwise_conv2d"](x, w, **kwargs)
+    assert np.asarray(got).dtype.kind == "f", "the statement asks for a float array"
+    for n in range(x.shape[0]):
+        xp = np.pad(x[n].astype(float), ((0, 0), (padding, padding), (padding, padding)))
+        windows = _windows_2d(xp, (kh, kw), stride)
+        for (i, j), window in windows.items():
+            for ch in range(c):
+                for k in range(m):
+                    expected = float(np.sum(window[ch] * w[ch, k])) + (0.0 if b is None else b[ch * m + k])
+                    assert got[n, ch * m + k, i, j] == pytest.approx(expected, rel=1e-10, abs=1e-10)
+        assert got.shape[2:] == (max(i for i, _ in windows) + 1, max(j for _, j in windows) + 1)
+
+
+@SETTINGS
+@given(st.data())
+def test_separable_cost_counts_both_steps(data):
+    """(params, MACs) of the statement's two steps, the depthwise one counted window by window."""
+    ns = cached_solution("02-convolution")
+    k = data.draw(st.integers(1, 5))
+    h, w = data.draw(st.integers(k, k + 20)), data.draw(st.integers(k, k + 20))
+    c_in, c_out = data.draw(st.integers(1, 64)), data.draw(st.integers(1, 64))
+    kwargs = {key: data.draw(st.sampled_from(values)) for key, values in
+              (("stride", [ABSENT, 1, 2, 3]), ("padding", [ABSENT, 0, 1, 2]))}
+    kwargs = {key: value for key, value in kwargs.items() if value is not ABSENT}
+    stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
+    positions = len(_windows_2d(np.zeros((1, h + 2 * padding, w + 2 * padding)), (k, k), stride))
+    params, macs = ns["separable_cost"](h, w, c_in, c_out, k, **kwargs)
+    assert params == c_in * k * k + c_in * c_out + c_out
+    assert macs == positions * c_in * k * k + positions * c_in * c_out
+
+
+@SETTINGS
+@given(st.data())
 def test_correlate2d_valid_and_same_for_int_and_float(data):
     ns = cached_solution("03-feature-maps")
     kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))

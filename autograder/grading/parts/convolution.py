@@ -8,14 +8,23 @@ ceil in place of floor; for the 2-D parts also a missing bias or one bias per
 input channel, the kernel's (F, C) axes swapped, ``dx`` as a valid instead
 of a full correlation, a transpose that keeps the padding. The transposed
 convolution is checked both against :func:`cnnkit.conv_transpose2d` and
-against its definition as the adjoint of :func:`cnnkit.conv2d`.
+against its definition as the adjoint of :func:`cnnkit.conv2d`. The
+depthwise convolution (part 10) is graded against
+:func:`cnnkit.depthwise_conv2d` (catching channels mixed as in a full
+convolution, the multiplier ignored, the output order ``m*C + c``, a bias per
+input channel); a separable layer's parameters and multiply-adds (part 11)
+against :mod:`cnnkit.architectures`' ``separable_conv`` counts (catching the
+pointwise step forgotten, the depthwise step counted as a full convolution,
+biases in both steps or none, the input size where the output's is meant).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnkit import conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv
+from cnnkit import (conv2d, conv2d_backward, conv_output_size, conv_transpose2d, convolve1d, correlate1d, dense_to_conv,
+                    depthwise_conv2d)
+from cnnkit.architectures import layer_macs, layer_params
 from cnnkit.data import conv2d_worked_example
 
 from ..precision import fine_case
@@ -355,4 +364,127 @@ def _conv1x1_cases(rng):
     for n, c, f, h, width in (_CONV1X1_SETTINGS[0], _CONV1X1_SETTINGS[1]):
         args = (rng.standard_normal((n, c, h, width)), rng.standard_normal((f, c)), rng.standard_normal(f))
         cases.append(fine_case(_shape_label(x=args[0], w=args[1], b=args[2]), conv1x1_reference, args, rng))
+    return cases
+
+
+# ----------------------------------------------------------------------------
+# Parts 10-11: the depthwise convolution, and what a depthwise-separable layer
+# costs. The depthwise cases mix M = 1 and M > 1, C == M and C != M (an output
+# in the order m*C + c, or one bias per input channel, then runs and is
+# wrong), bias given, None and left out, stride and padding each given or left
+# out, integer images, a 1x1 kernel and a kernel as large as the input.
+# ----------------------------------------------------------------------------
+
+DEPTHWISE_DEFAULTS = dict(b=None, stride=1, padding=0)
+
+
+def depthwise_worked_example():
+    """The notebook's example: x (1, 2, 3, 3), w (2, 2, 2, 2) (C = 2 channels, M = 2 kernels each), b (4,)."""
+    x = np.arange(18.0).reshape(1, 2, 3, 3)
+    w = np.array([[[[1.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [-1.0, 0.0]]],
+                  [[[1.0, 1.0], [1.0, 1.0]], [[0.0, 0.0], [0.0, 2.0]]]])
+    b = np.array([0.0, 0.5, -1.0, 10.0])
+    return x, w, b
+
+
+def _depthwise_case(rng, x, w, b, stride, padding, label_prefix=None):
+    """A case with ``b``, ``stride`` and ``padding`` passed as keywords, each at its default left out half the time."""
+    settings = dict(b=b, stride=stride, padding=padding)
+    kwargs = {key: value for key, value in settings.items()
+              if not (value is None if key == "b" else value == DEPTHWISE_DEFAULTS[key]) or rng.random() < 0.5}
+    shown = [f"b {tuple(b.shape)}" if b is not None else ("b=None" if "b" in kwargs else "b not given")]
+    shown += [f"{key}={settings[key]}" if key in kwargs else f"{key} not given" for key in ("stride", "padding")]
+    label = (label_prefix or _shape_label(x=x, w=w)) + ", " + ", ".join(shown)
+    expected = depthwise_conv2d(np.asarray(x, dtype=float), np.asarray(w, dtype=float),
+                                None if b is None else np.asarray(b, dtype=float), stride=stride, padding=padding)
+    return Case(label, (x, w), expected, kwargs=kwargs, dtype="floating")
+
+
+# (N, C, M, H, W, KH, KW, stride, padding, bias): M = 1 and M > 1, C == M in two, edge kernels.
+_DEPTHWISE_SETTINGS = [
+    (1, 1, 1, 5, 5, 3, 3, 1, 0, True),
+    (2, 3, 1, 6, 5, 3, 2, 1, 0, True),
+    (1, 2, 3, 7, 6, 3, 3, 2, 0, True),
+    (2, 3, 3, 5, 6, 2, 3, 1, 1, False),
+    (1, 2, 2, 8, 7, 3, 3, 2, 1, True),
+    (1, 4, 2, 6, 6, 1, 1, 1, 0, True),
+    (2, 3, 2, 4, 5, 4, 5, 1, 0, True),
+    (1, 2, 4, 9, 8, 3, 2, 3, 2, False),
+]
+
+
+@register("depthwise_conv2d", points=3,
+          description="depthwise convolution: every channel filtered on its own, M kernels per channel")
+def _depthwise_conv2d_cases(rng):
+    x, w, b = depthwise_worked_example()
+    cases = [Case("x (1, 2, 3, 3), w (2, 2, 2, 2), b (4,) (the notebook's example)", (x, w),
+                  depthwise_conv2d(x, w, b), kwargs=dict(b=b), dtype="floating")]
+    # Fixed: an 8-bit image with an integer kernel (an output in the input's dtype wraps around or truncates).
+    image = (np.arange(2 * 3 * 5 * 6).reshape(2, 3, 5, 6) * 37 % 256).astype(np.uint8)
+    kernel = (np.arange(3 * 2 * 3 * 3).reshape(3, 2, 3, 3) % 5 - 2).astype(np.int64)
+    cases.append(_depthwise_case(rng, image, kernel, np.array([0.5, -1.0, 2.0, 0.25, 0.0, -0.5]), 1, 1,
+                                 "x (2, 3, 5, 6) uint8 image, w (3, 2, 3, 3) int64"))
+    # Fixed, no bias: C = M = 3 with an asymmetric kernel (a flipped kernel, the order m*C + c and mixed
+    # channels all run and are wrong), then a kernel as large as the padded input (one output cell).
+    x = np.sin(np.arange(3 * 5 * 5.0)).reshape(1, 3, 5, 5)
+    w = np.cos(np.arange(3 * 3 * 2 * 3.0)).reshape(3, 3, 2, 3)
+    cases.append(_depthwise_case(rng, x, w, None, 1, 0))
+    cases.append(_depthwise_case(rng, x, np.cos(np.arange(3 * 2 * 7 * 7.0)).reshape(3, 2, 7, 7), None, 1, 1,
+                                 "x (1, 3, 5, 5), w (3, 2, 7, 7): the kernel covers the padded input"))
+    for n, c, m, h, width, kh, kw, stride, padding, bias in _DEPTHWISE_SETTINGS:
+        x = rng.standard_normal((n, c, h, width))
+        w = rng.standard_normal((c, m, kh, kw))
+        b = rng.standard_normal(c * m) if bias else None
+        cases.append(_depthwise_case(rng, x, w, b, stride, padding))
+    # float64 in x, w and b alike.
+    for n, c, m, h, width, kh, kw, stride, padding, _ in (_DEPTHWISE_SETTINGS[2], _DEPTHWISE_SETTINGS[4]):
+        args = (rng.standard_normal((n, c, h, width)), rng.standard_normal((c, m, kh, kw)),
+                rng.standard_normal(c * m))
+        kwargs = dict(stride=stride, padding=padding)
+        cases.append(fine_case(f"{_shape_label(x=args[0], w=args[1], b=args[2])}, stride={stride}, padding={padding}",
+                               depthwise_conv2d, args, rng, kwargs))
+    return cases
+
+
+def separable_reference(h, w, c_in, c_out, k, stride=1, padding=0):
+    """``(params, MACs)`` of a separable layer, from :mod:`cnnkit.architectures`' counts of one ``separable_conv``."""
+    layer = dict(type="separable_conv", filters=c_out, kernel=k, stride=stride, padding=padding)
+    shape = (c_in, h, w)
+    return int(layer_params(layer, shape)), int(layer_macs(layer, shape))
+
+
+# (h, w, c_in, c_out, k, stride, padding): h != w in most, stride that does not divide evenly, c_out = 1,
+# a 1x1 kernel, a kernel as large as the padded input.
+_SEPARABLE_SETTINGS = [
+    (32, 32, 16, 32, 3, 1, 1), (28, 20, 8, 16, 3, 2, 0), (15, 17, 3, 1, 5, 1, 2), (9, 12, 5, 7, 1, 1, 0),
+    (7, 7, 4, 6, 9, 1, 1), (14, 11, 6, 4, 3, 3, 1), (10, 13, 2, 9, 2, 2, 0), (56, 56, 64, 128, 3, 2, 1),
+]
+
+
+@register("separable_cost", points=2, returns=("params", "macs"),
+          description="parameters and multiply-adds of a depthwise-separable layer")
+def _separable_cost_cases(rng):
+    cases = [Case("h=32, w=32, c_in=16, c_out=32, k=3, padding=1 (the notebook's example)",
+                  (32, 32, 16, 32, 3), separable_reference(32, 32, 16, 32, 3, padding=1), kwargs=dict(padding=1)),
+             # Fixed: padding left out (its default, 0, is graded), and stride 2 on an odd size.
+             Case("h=28, w=20, c_in=8, c_out=16, k=3, stride=2, padding not given (the notebook's second example)",
+                  (28, 20, 8, 16, 3), separable_reference(28, 20, 8, 16, 3, stride=2), kwargs=dict(stride=2)),
+             Case("h=15, w=11, c_in=3, c_out=5, k=5, stride not given, padding not given", (15, 11, 3, 5, 5),
+                  separable_reference(15, 11, 3, 5, 5))]
+    for h, w, c_in, c_out, k, stride, padding in _SEPARABLE_SETTINGS[2:]:
+        kwargs = {key: value for key, value in dict(stride=stride, padding=padding).items()
+                  if value != DEFAULTS[key] or rng.random() < 0.5}
+        shown = ", ".join(f"{key}={value}" if key in kwargs else f"{key} not given"
+                          for key, value in (("stride", stride), ("padding", padding)))
+        cases.append(Case(f"h={h}, w={w}, c_in={c_in}, c_out={c_out}, k={k}, {shown}", (h, w, c_in, c_out, k),
+                          separable_reference(h, w, c_in, c_out, k, stride, padding), kwargs=kwargs))
+    for _ in range(4):
+        k = int(rng.integers(1, 6))
+        stride, padding = int(rng.integers(1, 4)), int(rng.integers(0, 3))
+        h, w = int(rng.integers(max(k - 2 * padding, 1), 40)), int(rng.integers(max(k - 2 * padding, 1), 40))
+        c_in, c_out = int(rng.integers(1, 65)), int(rng.integers(1, 129))
+        kwargs = dict(stride=stride, padding=padding)
+        cases.append(Case(f"h={h}, w={w}, c_in={c_in}, c_out={c_out}, k={k}, stride={stride}, padding={padding}",
+                          (h, w, c_in, c_out, k), separable_reference(h, w, c_in, c_out, k, stride, padding),
+                          kwargs=kwargs))
     return cases
