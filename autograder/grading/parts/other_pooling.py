@@ -22,6 +22,8 @@ inside them, so that importing this module stays NumPy-only.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d_backward
@@ -237,32 +239,27 @@ def _check_filters(model):
     return None
 
 
-def _first_conv_problem(model, problem_of):
-    """The first of the model's convolutions (numbered from 1) whose ``problem_of(number, view)`` is one, or ``None``."""
-    convs = of_kind(model, "Conv2D")
-    if not convs:
-        return "the model has no Conv2D layer"
-    problems = (problem_of(number, view) for number, view in enumerate(convs, start=1))
-    return next((problem for problem in problems if problem), None)
+def _each_conv(problem_of):
+    """Decorator: a model predicate that reports the first convolution (numbered from 1) with a ``problem_of(number, view)``."""
+
+    @functools.wraps(problem_of)
+    @model_predicate
+    def check(model):
+        convs = of_kind(model, "Conv2D")
+        if not convs:
+            return "the model has no Conv2D layer"
+        problems = (problem_of(number, view) for number, view in enumerate(convs, start=1))
+        return next((problem for problem in problems if problem), None)
+
+    return check
 
 
-def _kernel_and_padding_problem(number, view):
+@_each_conv
+def _check_kernels_and_padding(number, view):
     kernel, padding = tuple(view.config["kernel_size"]), view.config["padding"]
     if (kernel, padding) != ((3, 3), "same"):
         return f"convolution {number} has a {kernel} kernel and padding {padding!r}, unlike the spec"
     return None
-
-
-def _relu_problem(number, view):
-    if view.activation != "relu":
-        return (f"convolution {number} is followed by activation {view.activation!r}: the spec asks for ReLU "
-                "(activation=\"relu\" or a ReLU layer)")
-    return None
-
-
-@model_predicate
-def _check_kernels_and_padding(model):
-    return _first_conv_problem(model, _kernel_and_padding_problem)
 
 
 @model_predicate
@@ -273,9 +270,12 @@ def _check_strides(model):
     return None
 
 
-@model_predicate
-def _check_relu(model):
-    return _first_conv_problem(model, _relu_problem)
+@_each_conv
+def _check_relu(number, view):
+    if view.activation != "relu":
+        return (f"convolution {number} is followed by activation {view.activation!r}: the spec asks for ReLU "
+                "(activation=\"relu\" or a ReLU layer)")
+    return None
 
 
 @model_predicate
