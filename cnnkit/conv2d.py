@@ -24,15 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._fast import map_batch
-from ._checks import (
-    as_float_array,
-    as_pair,
-    check_ndim,
-    check_shape,
-    output_size_axis,
-    resolve_padding2d,
-    result_dtype,
-)
+from ._checks import as_float_array, as_pair, check_ndim, check_shape, output_size_axis, resolve_padding2d, result_dtype
 
 __all__ = ["conv2d", "conv2d_backward"]
 
