@@ -74,3 +74,12 @@ def hog(enabled):
     finally:
         proc.kill()
         proc.wait()
+
+
+def run_with_hog(parser, argv, run):
+    """Parse ``argv`` with ``parser`` plus ``--hog``, then ``run(args)``, with a hog meanwhile if asked."""
+    parser.add_argument("--hog", action="store_true",
+                        help="run a process spinning on one core meanwhile (a busy machine)")
+    args = parser.parse_args(argv)
+    with hog(args.hog):
+        return run(args)

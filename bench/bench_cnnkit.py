@@ -45,7 +45,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 import cnnkit  # noqa: E402
-from _benchutil import conv_flops, hog, load_text as row_load, peak_gemm  # noqa: E402
+from _benchutil import conv_flops, load_text as row_load, peak_gemm, run_with_hog  # noqa: E402
 
 # (x shape, w shape, stride, padding): MNIST's first layer, a middle layer, a
 # strided layer on larger maps.
@@ -181,11 +181,7 @@ def main(argv=None):
         default=5,
         help="alternating blocks the runs are split into (default 5; 1: one block each)",
     )
-    parser.add_argument("--hog", action="store_true",
-                        help="run a process spinning on one core meanwhile (a busy machine)")
-    args = parser.parse_args(argv)
-    with hog(args.hog):
-        return run(args)
+    return run_with_hog(parser, argv, run)
 
 
 def run(args):

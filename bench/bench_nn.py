@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from cnnkit import nn  # noqa: E402
 from cnnkit.nn.models import lenet_style, lenet_style_keras  # noqa: E402
 from cnnkit.data import load_images  # noqa: E402
-from _benchutil import hog, load_text, peak_gemm  # noqa: E402
+from _benchutil import load_text, peak_gemm, run_with_hog  # noqa: E402
 
 BATCH = 64
 TARGET_QUIET, TARGET_BUSY, BOUND_TARGET = 1.0, 1.5, 3.0
@@ -69,11 +69,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per library (default 5)")
     parser.add_argument("--accuracy", action="store_true", help="also train to 97%% test accuracy with cnnkit.nn")
     parser.add_argument("--quick", action="store_true", help="one timed epoch each (smoke test)")
-    parser.add_argument("--hog", action="store_true",
-                        help="run a process spinning on one core meanwhile (a busy machine)")
-    args = parser.parse_args(argv)
-    with hog(args.hog):
-        return run(args)
+    return run_with_hog(parser, argv, run)
 
 
 def run(args):

@@ -22,14 +22,7 @@ from .depthwise import (
 )
 from .gradcheck import numerical_gradient
 from .layout import hwio_to_oihw, nchw_to_nhwc, nhwc_to_nchw, oihw_to_hwio
-from .pool import (
-    avg_pool2d,
-    avg_pool2d_backward,
-    global_avg_pool2d,
-    global_max_pool2d,
-    max_pool2d,
-    max_pool2d_backward,
-)
+from .pool import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d, max_pool2d_backward
 from .sizes import conv_output_size
 from .transpose import conv_transpose2d
 

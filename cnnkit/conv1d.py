@@ -17,7 +17,7 @@ from ._checks import (
     result_dtype,
 )
 from ._fast import blas_threads
-from .conv2d import _check_kernel_and_bias, _conv2d_forward, _Geometry
+from .conv2d import _conv2d_forward, _Geometry, _kernel_inputs
 
 __all__ = ["conv1d", "convolve1d", "correlate1d"]
 
@@ -181,12 +181,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1):
     conv2d : the 2-D layer.
     """
     fn = "conv1d"
-    x = as_float_array(x, "x", fn)
-    w = as_float_array(w, "w", fn)
-    b = None if b is None else as_float_array(b, "b", fn)
-    check_ndim(x, 3, "x", fn, "(N, C, L)")
-    check_ndim(w, 3, "w", fn, "(F, C, K)")
-    _check_kernel_and_bias(fn, x, w, b, "(N, C, L)", "(F, C, K)")
+    x, w, b = _kernel_inputs(fn, x, w, b, "(N, C, L)", "(F, C, K)")
     stride = as_int(stride, "stride", fn)
     dilation = as_int(dilation, "dilation", fn)
     length, kernel = x.shape[2], w.shape[2]

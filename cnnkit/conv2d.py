@@ -24,15 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._fast import map_batch
-from ._checks import (
-    as_float_array,
-    as_pair,
-    check_ndim,
-    check_shape,
-    output_size_axis,
-    resolve_padding2d,
-    result_dtype,
-)
+from ._checks import as_float_array, as_pair, check_ndim, check_shape, output_size_axis, resolve_padding2d, result_dtype
 
 __all__ = ["conv2d", "conv2d_backward"]
 
@@ -69,17 +61,28 @@ def _check_kernel_and_bias(fn, x, w, b, x_layout, w_layout, channel_axis=1):
         check_shape(b, (out_channels,), "b", fn, f"one bias per output channel of w {tuple(w.shape)}")
 
 
+def _kernel_inputs(fn, x, w, b, x_layout, w_layout, channel_axis=1):
+    """``x``, ``w`` and ``b`` (``None`` stays ``None``) as float arrays, checked for a convolution.
+
+    Each must be numeric; ``x`` and ``w`` have one axis per name of their
+    layout (``"(N, C, L)"`` is 3-D); then :func:`_check_kernel_and_bias`.
+    Returns ``(x, w, b)``.
+    """
+    x = as_float_array(x, "x", fn)
+    w = as_float_array(w, "w", fn)
+    b = None if b is None else as_float_array(b, "b", fn)
+    check_ndim(x, x_layout.count(",") + 1, "x", fn, x_layout)
+    check_ndim(w, w_layout.count(",") + 1, "w", fn, w_layout)
+    _check_kernel_and_bias(fn, x, w, b, x_layout, w_layout, channel_axis)
+    return x, w, b
+
+
 def _prepare_conv2d(fn, x, w, b, stride, padding, dilation):
     """Validate ``conv2d``'s arguments and cast them to the result dtype.
 
     Returns ``(x, w, b, geometry)``; ``b`` stays ``None`` if not given.
     """
-    x = as_float_array(x, "x", fn)
-    w = as_float_array(w, "w", fn)
-    b = None if b is None else as_float_array(b, "b", fn)
-    check_ndim(x, 4, "x", fn, "(N, C, H, W)")
-    check_ndim(w, 4, "w", fn, "(F, C, KH, KW)")
-    _check_kernel_and_bias(fn, x, w, b, "(N, C, H, W)", "(F, C, KH, KW)")
+    x, w, b = _kernel_inputs(fn, x, w, b, "(N, C, H, W)", "(F, C, KH, KW)")
     return settle_geometry(fn, x, w, b, stride, padding, dilation)
 
 

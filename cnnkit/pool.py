@@ -26,15 +26,7 @@ import numpy as np
 
 from ._fast import batch_parts, map_batch, pool as _fast_pool, run_parts
 from ._fast.parallel import ELEMENT
-from ._checks import (
-    as_float_array,
-    as_pair,
-    check_ndim,
-    check_shape,
-    output_size_axis,
-    resolve_padding2d,
-    result_dtype,
-)
+from ._checks import as_float_array, as_pair, check_ndim, check_shape, output_size_axis, resolve_padding2d, result_dtype
 
 __all__ = [
     "avg_pool2d",

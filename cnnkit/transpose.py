@@ -6,15 +6,9 @@ transposed convolution".
 
 from __future__ import annotations
 
-from ._checks import (
-    as_float_array,
-    as_pair,
-    check_ndim,
-    resolve_padding2d,
-    result_dtype,
-)
+from ._checks import as_pair, resolve_padding2d, result_dtype
 from ._fast import blas_threads
-from .conv2d import _check_kernel_and_bias, _conv2d_input_grad, _Geometry
+from .conv2d import _conv2d_input_grad, _Geometry, _kernel_inputs
 
 __all__ = ["conv_transpose2d"]
 
@@ -102,12 +96,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0):
            [1., 1., 2., 1., 1.]])
     """
     fn = "conv_transpose2d"
-    x = as_float_array(x, "x", fn)
-    w = as_float_array(w, "w", fn)
-    b = None if b is None else as_float_array(b, "b", fn)
-    check_ndim(x, 4, "x", fn, "(N, F, H, W)")
-    check_ndim(w, 4, "w", fn, "(F, C, KH, KW)")
-    _check_kernel_and_bias(fn, x, w, b, "(N, F, H, W)", "(F, C, KH, KW)", channel_axis=0)
+    x, w, b = _kernel_inputs(fn, x, w, b, "(N, F, H, W)", "(F, C, KH, KW)", channel_axis=0)
     stride = as_pair(stride, "stride", fn)
     output_padding = as_pair(output_padding, "output_padding", fn, minimum=0)
     if any(op >= s for op, s in zip(output_padding, stride)):

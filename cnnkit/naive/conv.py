@@ -15,6 +15,28 @@ from ..conv2d import _prepare_conv2d, _prepare_conv2d_backward
 __all__ = ["conv2d_backward_naive", "conv2d_naive"]
 
 
+def _padded(x, geom):
+    """``x`` (N, C, H, W) with ``geom``'s zero padding around H and W."""
+    (top, bottom), (left, right) = geom.padding
+    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+
+def _unpadded(x_pad, geom):
+    """The input part of a padded (N, C, H + top + bottom, W + left + right) array, as a new array."""
+    (top, bottom), (left, right) = geom.padding
+    return x_pad[:, :, top : x_pad.shape[2] - bottom, left : x_pad.shape[3] - right].copy()
+
+
+def _receptive_field(geom, kh, kw, i, j):
+    """``(rows, cols)``: the slices of the padded input under output ``(i, j)``.
+
+    KH x KW taps from ``(i*sh, j*sw)``, ``dil_h`` rows and ``dil_w`` columns apart.
+    """
+    (sh, sw), (dil_h, dil_w) = geom.stride, geom.dilation
+    return (slice(i * sh, i * sh + dil_h * (kh - 1) + 1, dil_h),
+            slice(j * sw, j * sw + dil_w * (kw - 1) + 1, dil_w))
+
+
 def conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1):
     """:func:`cnnkit.conv2d` with loops over images, filters and output positions.
 
@@ -31,22 +53,18 @@ def conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1):
     Book: chapter 2, "Convolution and filters".
     """
     x, w, b, geom = _prepare_conv2d("conv2d_naive", x, w, b, stride, padding, dilation)
-    (sh, sw), (dil_h, dil_w) = geom.stride, geom.dilation
-    (top, bottom), (left, right) = geom.padding
     n_images = x.shape[0]
     n_filters, _, kh, kw = w.shape
     ho, wo = geom.out_hw
     bias = np.zeros(n_filters, dtype=x.dtype) if b is None else b
 
-    x_pad = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    x_pad = _padded(x, geom)
     out = np.zeros((n_images, n_filters, ho, wo), dtype=x.dtype)
     for n in range(n_images):
         for f in range(n_filters):
             for i in range(ho):
                 for j in range(wo):
-                    # The receptive field: KH x KW taps, dil_h rows and dil_w columns apart.
-                    rows = slice(i * sh, i * sh + dil_h * (kh - 1) + 1, dil_h)
-                    cols = slice(j * sw, j * sw + dil_w * (kw - 1) + 1, dil_w)
+                    rows, cols = _receptive_field(geom, kh, kw, i, j)
                     field = x_pad[n, :, rows, cols]  # (C, KH, KW)
                     out[n, f, i, j] = np.sum(field * w[f]) + bias[f]
     return out
@@ -69,13 +87,11 @@ def conv2d_backward_naive(dout, x, w, stride=1, padding=0, dilation=1):
     Book: chapter 2, "Convolution and filters", section "Backward pass".
     """
     dout, x, w, geom = _prepare_conv2d_backward("conv2d_backward_naive", dout, x, w, stride, padding, dilation)
-    (sh, sw), (dil_h, dil_w) = geom.stride, geom.dilation
-    (top, bottom), (left, right) = geom.padding
-    n_images, _, h, w_in = x.shape
+    n_images = x.shape[0]
     n_filters, _, kh, kw = w.shape
     ho, wo = geom.out_hw
 
-    x_pad = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    x_pad = _padded(x, geom)
     dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
     db = np.zeros(n_filters, dtype=w.dtype)
@@ -83,11 +99,9 @@ def conv2d_backward_naive(dout, x, w, stride=1, padding=0, dilation=1):
         for f in range(n_filters):
             for i in range(ho):
                 for j in range(wo):
-                    rows = slice(i * sh, i * sh + dil_h * (kh - 1) + 1, dil_h)
-                    cols = slice(j * sw, j * sw + dil_w * (kw - 1) + 1, dil_w)
+                    rows, cols = _receptive_field(geom, kh, kw, i, j)
                     g = dout[n, f, i, j]
                     dx_pad[n, :, rows, cols] += g * w[f]
                     dw[f] += g * x_pad[n, :, rows, cols]
                     db[f] += g
-    dx = dx_pad[:, :, top : top + h, left : left + w_in].copy()
-    return dx, dw, db
+    return _unpadded(dx_pad, geom), dw, db

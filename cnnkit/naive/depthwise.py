@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..depthwise import _prepare_depthwise, _prepare_depthwise_backward
+from .conv import _padded, _receptive_field, _unpadded
 
 __all__ = ["depthwise_conv2d_backward_naive", "depthwise_conv2d_naive"]
 
@@ -30,14 +31,12 @@ def depthwise_conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1):
     Book: chapter 2, "Convolution and filters".
     """
     x, w, b, geom = _prepare_depthwise("depthwise_conv2d_naive", x, w, b, stride, padding, dilation)
-    (sh, sw), (dil_h, dil_w) = geom.stride, geom.dilation
-    (top, bottom), (left, right) = geom.padding
     n_images, channels = x.shape[:2]
     _, mult, kh, kw = w.shape
     ho, wo = geom.out_hw
     bias = np.zeros(channels * mult, dtype=x.dtype) if b is None else b
 
-    x_pad = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    x_pad = _padded(x, geom)
     out = np.zeros((n_images, channels * mult, ho, wo), dtype=x.dtype)
     for n in range(n_images):
         for c in range(channels):
@@ -45,8 +44,7 @@ def depthwise_conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1):
                 k = c * mult + m  # the output channel
                 for i in range(ho):
                     for j in range(wo):
-                        rows = slice(i * sh, i * sh + dil_h * (kh - 1) + 1, dil_h)
-                        cols = slice(j * sw, j * sw + dil_w * (kw - 1) + 1, dil_w)
+                        rows, cols = _receptive_field(geom, kh, kw, i, j)
                         field = x_pad[n, c, rows, cols]  # (KH, KW): one channel only
                         out[n, k, i, j] = np.sum(field * w[c, m]) + bias[k]
     return out
@@ -71,13 +69,11 @@ def depthwise_conv2d_backward_naive(dout, x, w, stride=1, padding=0, dilation=1)
     dout, x, w, geom = _prepare_depthwise_backward(
         "depthwise_conv2d_backward_naive", dout, x, w, stride, padding, dilation
     )
-    (sh, sw), (dil_h, dil_w) = geom.stride, geom.dilation
-    (top, bottom), (left, right) = geom.padding
-    n_images, channels, h, w_in = x.shape
+    n_images, channels = x.shape[:2]
     _, mult, kh, kw = w.shape
     ho, wo = geom.out_hw
 
-    x_pad = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    x_pad = _padded(x, geom)
     dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
     db = np.zeros(channels * mult, dtype=w.dtype)
@@ -87,11 +83,9 @@ def depthwise_conv2d_backward_naive(dout, x, w, stride=1, padding=0, dilation=1)
                 k = c * mult + m
                 for i in range(ho):
                     for j in range(wo):
-                        rows = slice(i * sh, i * sh + dil_h * (kh - 1) + 1, dil_h)
-                        cols = slice(j * sw, j * sw + dil_w * (kw - 1) + 1, dil_w)
+                        rows, cols = _receptive_field(geom, kh, kw, i, j)
                         g = dout[n, k, i, j]
                         dx_pad[n, c, rows, cols] += g * w[c, m]
                         dw[c, m] += g * x_pad[n, c, rows, cols]
                         db[k] += g
-    dx = dx_pad[:, :, top : top + h, left : left + w_in].copy()
-    return dx, dw, db
+    return _unpadded(dx_pad, geom), dw, db

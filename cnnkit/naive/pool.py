@@ -12,6 +12,8 @@ vectorised ones in :mod:`cnnkit.pool`, which the tests check against them.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..pool import _backward_inputs, _pool_geometry
@@ -22,6 +24,11 @@ __all__ = [
     "max_pool2d_backward_naive",
     "max_pool2d_naive",
 ]
+
+
+def _positions(g):
+    """Every output position ``(n, c, i, j)``, in row-major order."""
+    return itertools.product(range(g.n), range(g.c), range(g.ho), range(g.wo))
 
 
 def _window_cells(g, i, j):
@@ -45,20 +52,34 @@ def _argmax_in_window(x, n, c, g, i, j):
     return best
 
 
+def _window_max(x, n, c, g, i, j):
+    """The largest value of window ``(i, j)`` of ``x[n, c]`` (at its first maximum)."""
+    r, q = _argmax_in_window(x, n, c, g, i, j)
+    return x[n, c, r, q]
+
+
+def _window_mean(x, n, c, g, i, j):
+    """The mean of window ``(i, j)`` of ``x[n, c]`` over its input cells (padding not counted)."""
+    cells = list(_window_cells(g, i, j))
+    total = sum(x[n, c, r, q] for r, q in cells)
+    return total / len(cells)
+
+
+def _forward(x, size, stride, padding, fn, window_value):
+    """A pooling's forward pass: ``window_value(x, n, c, g, i, j)`` at every output position."""
+    x, g = _pool_geometry(x, size, stride, padding, fn)
+    out = np.empty((g.n, g.c, g.ho, g.wo), dtype=x.dtype)
+    for n, c, i, j in _positions(g):
+        out[n, c, i, j] = window_value(x, n, c, g, i, j)
+    return out
+
+
 def max_pool2d_naive(x, size=2, stride=None, padding=0):
     """Max pooling with loops; same arguments and result as :func:`cnnkit.max_pool2d`.
 
     Book: chapter 4, "Max-pooling layers".
     """
-    x, g = _pool_geometry(x, size, stride, padding, "max_pool2d_naive")
-    out = np.empty((g.n, g.c, g.ho, g.wo), dtype=x.dtype)
-    for n in range(g.n):
-        for c in range(g.c):
-            for i in range(g.ho):
-                for j in range(g.wo):
-                    r, q = _argmax_in_window(x, n, c, g, i, j)
-                    out[n, c, i, j] = x[n, c, r, q]
-    return out
+    return _forward(x, size, stride, padding, "max_pool2d_naive", _window_max)
 
 
 def max_pool2d_backward_naive(dout, x, size=2, stride=None, padding=0):
@@ -72,12 +93,9 @@ def max_pool2d_backward_naive(dout, x, size=2, stride=None, padding=0):
     """
     dout, x, g = _backward_inputs(dout, x, size, stride, padding, "max_pool2d_backward_naive")
     dx = np.zeros(x.shape, dtype=dout.dtype)
-    for n in range(g.n):
-        for c in range(g.c):
-            for i in range(g.ho):
-                for j in range(g.wo):
-                    r, q = _argmax_in_window(x, n, c, g, i, j)
-                    dx[n, c, r, q] += dout[n, c, i, j]  # +=: windows may share a maximum
+    for n, c, i, j in _positions(g):
+        r, q = _argmax_in_window(x, n, c, g, i, j)
+        dx[n, c, r, q] += dout[n, c, i, j]  # +=: windows may share a maximum
     return dx
 
 
@@ -86,16 +104,7 @@ def avg_pool2d_naive(x, size=2, stride=None, padding=0):
 
     Book: chapter 5, "Other pooling types".
     """
-    x, g = _pool_geometry(x, size, stride, padding, "avg_pool2d_naive")
-    out = np.empty((g.n, g.c, g.ho, g.wo), dtype=x.dtype)
-    for n in range(g.n):
-        for c in range(g.c):
-            for i in range(g.ho):
-                for j in range(g.wo):
-                    cells = list(_window_cells(g, i, j))
-                    total = sum(x[n, c, r, q] for r, q in cells)
-                    out[n, c, i, j] = total / len(cells)
-    return out
+    return _forward(x, size, stride, padding, "avg_pool2d_naive", _window_mean)
 
 
 def avg_pool2d_backward_naive(dout, x, size=2, stride=None, padding=0):
@@ -108,11 +117,8 @@ def avg_pool2d_backward_naive(dout, x, size=2, stride=None, padding=0):
     """
     dout, x, g = _backward_inputs(dout, x, size, stride, padding, "avg_pool2d_backward_naive")
     dx = np.zeros(x.shape, dtype=dout.dtype)
-    for n in range(g.n):
-        for c in range(g.c):
-            for i in range(g.ho):
-                for j in range(g.wo):
-                    cells = list(_window_cells(g, i, j))
-                    for r, q in cells:
-                        dx[n, c, r, q] += dout[n, c, i, j] / len(cells)
+    for n, c, i, j in _positions(g):
+        cells = list(_window_cells(g, i, j))
+        for r, q in cells:
+            dx[n, c, r, q] += dout[n, c, i, j] / len(cells)
     return dx

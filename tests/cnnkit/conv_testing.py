@@ -5,7 +5,10 @@ Not a test module (no ``test_`` prefix): the test files import it relatively.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pytest
 
 import cnnkit
 
@@ -16,10 +19,26 @@ RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
 STRIDES = [1, 2, 3, (1, 2)]
 PADDINGS = [0, 1, (1, 2), "valid", "same", "full"]
 DILATIONS = [1, 2, (2, 1)]
+GRID = list(itertools.product(STRIDES, PADDINGS, DILATIONS))
 
 
 def pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+# TensorFlow's convolution does not combine stride > 1 with dilation > 1.
+TF_GRID = [(s, p, d) for s, p, d in GRID if pair(s) == (1, 1) or pair(d) == (1, 1)]
+
+
+def against_tensorflow(grid):
+    """Decorator: a test marked ``tf``, run in float32 and float64 for each ``(stride, padding, dilation)`` of ``grid``."""
+
+    def decorate(test):
+        test = pytest.mark.parametrize("stride, padding, dilation", grid)(test)
+        test = pytest.mark.parametrize("dtype", [np.float32, np.float64])(test)
+        return pytest.mark.tf(test)
+
+    return decorate
 
 
 def assert_close(actual, expected, rtol=None, what=""):

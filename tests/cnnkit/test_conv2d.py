@@ -1,7 +1,5 @@
 """conv2d forward: the book's worked examples, fast vs naive, vs TensorFlow, and the contract."""
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -9,15 +7,7 @@ import cnnkit
 from cnnkit.data import conv2d_worked_example
 from cnnkit.naive import conv2d_naive
 
-from .conv_testing import (
-    DILATIONS,
-    PADDINGS,
-    STRIDES,
-    assert_close,
-    pair,
-    random_conv_case,
-    tf_conv2d,
-)
+from .conv_testing import GRID, TF_GRID, against_tensorflow, assert_close, pair, random_conv_case, tf_conv2d
 
 # Curriculum chapter 2, "2-D, several channels, with bias" (one definition, in cnnkit.data), as integers.
 _X, _W, B_2D = conv2d_worked_example()
@@ -36,7 +26,6 @@ SHAPES = [
     (3, 8, 5, (8, 7), (3, 3)),
     (1, 2, 3, (7, 9), (2, 3)),
 ]
-GRID = list(itertools.product(STRIDES, PADDINGS, DILATIONS))
 
 
 def test_worked_example_2d():
@@ -176,12 +165,7 @@ def test_empty_batch(rng):
 # Against TensorFlow (which does not combine stride > 1 with dilation > 1)
 # ----------------------------------------------------------------------------
 
-TF_GRID = [(s, p, d) for s, p, d in GRID if pair(s) == (1, 1) or pair(d) == (1, 1)]
-
-
-@pytest.mark.tf
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("stride, padding, dilation", TF_GRID)
+@against_tensorflow(TF_GRID)
 def test_matches_tensorflow(tf, rng, dtype, stride, padding, dilation):
     x, w, b = random_conv_case(rng, dtype, 2, 3, 4, (9, 8), (3, 2))
     out = cnnkit.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation)

@@ -1,21 +1,18 @@
 """conv2d_backward: the book's 1-D example, fast vs naive, numerical gradients, TensorFlow."""
 
-import itertools
-
 import numpy as np
 import pytest
 
 import cnnkit
 from cnnkit.naive import conv2d_backward_naive, conv2d_naive
 
-from .conv_testing import DILATIONS, PADDINGS, STRIDES, assert_close, pair, random_conv_case, tf_conv2d_grads
+from .conv_testing import GRID, TF_GRID, against_tensorflow, assert_close, random_conv_case, tf_conv2d_grads
 
 SHAPES = [
     (2, 3, 4, (9, 10), (3, 2)),  # C*KH*KW = 18: per-image products
     (3, 8, 5, (8, 7), (3, 3)),  # C*KH*KW = 72: one product over the batch
     (1, 2, 3, (7, 9), (2, 3)),
 ]
-GRID = list(itertools.product(STRIDES, PADDINGS, DILATIONS))
 
 
 def _dout_for(rng, x, w, **kwargs):
@@ -160,12 +157,7 @@ def test_one_by_one_kernel(rng):
 # Against tf.GradientTape
 # ----------------------------------------------------------------------------
 
-TF_GRID = [(s, p, d) for s, p, d in GRID if pair(s) == (1, 1) or pair(d) == (1, 1)]
-
-
-@pytest.mark.tf
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("stride, padding, dilation", TF_GRID)
+@against_tensorflow(TF_GRID)
 def test_matches_tensorflow_gradient_tape(tf, rng, dtype, stride, padding, dilation):
     x, w, _ = random_conv_case(rng, dtype, 2, 3, 4, (9, 8), (3, 2))
     kwargs = dict(stride=stride, padding=padding, dilation=dilation)

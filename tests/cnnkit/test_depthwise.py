@@ -1,8 +1,6 @@
 """depthwise_conv2d, separable_conv2d and their gradients: fast vs naive loops, identities with
 conv2d, numerical gradients, TensorFlow / Keras, and the error messages."""
 
-import itertools
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +13,7 @@ from cnnkit.naive import (
     depthwise_conv2d_naive,
 )
 
-from .conv_testing import DILATIONS, PADDINGS, STRIDES, assert_close, pair
+from .conv_testing import GRID, against_tensorflow, assert_close, pair
 
 # (N, C, M, (H, W), (KH, KW)): M = 1 is MobileNet's depthwise layer; N = 1, odd kernels, M > 1.
 SHAPES = [
@@ -23,7 +21,6 @@ SHAPES = [
     (3, 2, 3, (8, 7), (3, 2)),
     (1, 4, 2, (7, 9), (2, 3)),
 ]
-GRID = list(itertools.product(STRIDES, PADDINGS, DILATIONS))
 
 
 def random_depthwise_case(rng, dtype, n, c, m, hw, khw):
@@ -303,9 +300,7 @@ def _tf_depthwise(tf, x, k, stride, padding, dilation):
 TF_GRID = [(s, p, d) for s, p, d in GRID if pair(s)[0] == pair(s)[1] and (pair(s) == (1, 1) or pair(d) == (1, 1))]
 
 
-@pytest.mark.tf
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("stride, padding, dilation", TF_GRID)
+@against_tensorflow(TF_GRID)
 def test_matches_tensorflow(tf, rng, dtype, stride, padding, dilation):
     x, w, _ = random_depthwise_case(rng, dtype, 2, 3, 2, (9, 8), (3, 2))
     kwargs = dict(stride=stride, padding=padding, dilation=dilation)

@@ -58,27 +58,22 @@ def expected_size(n, k, s, padding):
     return (n + 2 * p - k) // s + 1
 
 
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_max_pool2d_matches_loops(case, dtype, rng):
-    size, stride, padding = case
-    x = random_images(rng, dtype)
-    out = max_pool2d(x, size, stride, padding)
-    expected = max_pool2d_naive(x, size, stride, padding)
-    assert out.dtype == dtype
-    # A maximum is one of the inputs: no rounding, so no tolerance.
-    np.testing.assert_array_equal(out, expected, err_msg=f"{case_id(case)}, x shape {x.shape}")
+# Each op with its loop version, and the tolerance of a float32 and a float64 result: a maximum is one
+# of the inputs (no rounding, so none), a mean is rounded in another order.
+POOLS = {"max": (max_pool2d, max_pool2d_naive, 0.0, 0.0), "avg": (avg_pool2d, avg_pool2d_naive, 1e-6, 1e-13)}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_avg_pool2d_matches_loops(case, dtype, rng):
+@pytest.mark.parametrize("kind", POOLS)
+def test_pool2d_matches_loops(kind, case, dtype, rng):
+    pool, loops, tol32, tol64 = POOLS[kind]
     size, stride, padding = case
     x = random_images(rng, dtype)
-    out = avg_pool2d(x, size, stride, padding)
-    expected = avg_pool2d_naive(x, size, stride, padding)
+    out = pool(x, size, stride, padding)
+    expected = loops(x, size, stride, padding)
     assert out.dtype == dtype
-    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    rtol = tol32 if dtype == np.float32 else tol64
     np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol, err_msg=f"{case_id(case)}, x shape {x.shape}")
 
 

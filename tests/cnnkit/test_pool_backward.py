@@ -56,31 +56,24 @@ def tolerance(dtype):
 # --- vectorised vs loops -------------------------------------------------------
 
 
-@pytest.mark.parametrize("data", DATA)
+# Each op, its gradient and its gradient's loop version; average pooling is not tried on constant images.
+POOLS = {"max": (max_pool2d, max_pool2d_backward, max_pool2d_backward_naive),
+         "avg": (avg_pool2d, avg_pool2d_backward, avg_pool2d_backward_naive)}
+KIND_DATA = [("max", data) for data in DATA] + [("avg", "distinct"), ("avg", "ties")]
+
+
+@pytest.mark.parametrize("kind, data", KIND_DATA)
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_max_pool2d_backward_matches_loops(case, dtype, data, rng):
+def test_pool2d_backward_matches_loops(case, dtype, kind, data, rng):
+    pool, backward, loops = POOLS[kind]
     size, stride, padding = case
     x = random_images(rng, dtype, data)
-    dout = rng.standard_normal(max_pool2d(x, size, stride, padding).shape).astype(dtype)
-    dx = max_pool2d_backward(dout, x, size, stride, padding)
-    expected = max_pool2d_backward_naive(dout, x, size, stride, padding)
+    dout = rng.standard_normal(pool(x, size, stride, padding).shape).astype(dtype)
+    dx = backward(dout, x, size, stride, padding)
+    expected = loops(dout, x, size, stride, padding)
     assert dx.shape == x.shape and dx.dtype == dtype
     tol = tolerance(dtype)  # overlapping windows add in a different order
-    np.testing.assert_allclose(dx, expected, rtol=tol, atol=tol, err_msg=f"{case_id(case)}, {data} x shape {x.shape}")
-
-
-@pytest.mark.parametrize("data", ["distinct", "ties"])
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_avg_pool2d_backward_matches_loops(case, dtype, data, rng):
-    size, stride, padding = case
-    x = random_images(rng, dtype, data)
-    dout = rng.standard_normal(avg_pool2d(x, size, stride, padding).shape).astype(dtype)
-    dx = avg_pool2d_backward(dout, x, size, stride, padding)
-    expected = avg_pool2d_backward_naive(dout, x, size, stride, padding)
-    assert dx.shape == x.shape and dx.dtype == dtype
-    tol = tolerance(dtype)
     np.testing.assert_allclose(dx, expected, rtol=tol, atol=tol, err_msg=f"{case_id(case)}, {data} x shape {x.shape}")
 
 

@@ -15,14 +15,7 @@ from cnnkit.naive.pool import (
     max_pool2d_backward_naive,
     max_pool2d_naive,
 )
-from cnnkit.pool import (
-    avg_pool2d,
-    avg_pool2d_backward,
-    global_avg_pool2d,
-    global_max_pool2d,
-    max_pool2d,
-    max_pool2d_backward,
-)
+from cnnkit.pool import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d, max_pool2d_backward
 
 FORWARD = [max_pool2d, avg_pool2d, max_pool2d_naive, avg_pool2d_naive]
 BACKWARD = [max_pool2d_backward, avg_pool2d_backward, max_pool2d_backward_naive, avg_pool2d_backward_naive]

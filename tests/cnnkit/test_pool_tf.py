@@ -15,14 +15,7 @@ import pytest
 from cnnkit.data import pooling_example
 
 from cnnkit.layout import nchw_to_nhwc, nhwc_to_nchw
-from cnnkit.pool import (
-    avg_pool2d,
-    avg_pool2d_backward,
-    global_avg_pool2d,
-    global_max_pool2d,
-    max_pool2d,
-    max_pool2d_backward,
-)
+from cnnkit.pool import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d, max_pool2d_backward
 
 pytestmark = pytest.mark.tf
 

@@ -162,26 +162,93 @@ def two_layer_net_fixed_seed(x_train, y_train, seed):
     return _solution("train_two_layer_net")(x_train, y_train, 12345)
 
 
-def _solution_loop_initialised_with(w2_mean, w2_std, b2):
-    """The solution's loop (same batches, steps and rates) from another initial w2 and b2."""
+def _he_normal(rng, fan_in, fan_out):
+    return rng.normal(0.0, np.sqrt(2 / fan_in), (fan_in, fan_out))
+
+
+def two_layer_loss_relu_gradient_1_at_0(x, y, w1, b1, w2, b2):
+    """A correct loss whose ReLU passes the gradient at 0 (a subgradient too): on blank digits b1 then learns."""
+    pre = x @ w1 + b1
+    hidden = np.maximum(pre, 0)
+    loss, dscores = softmax_gradient_not_divided_by_n(hidden @ w2 + b2, y)
+    dscores = dscores / len(y)
+    dpre = (dscores @ w2.T) * (pre >= 0)
+    return loss, x.T @ dpre, dpre.sum(axis=0), hidden.T @ dscores, dscores.sum(axis=0)
+
+
+def _loop(init, *, hidden=100, batch=64, learning_rate=0.05, epochs=100, decay=1.0, shuffle="permutation", b2=0.0,
+          loss=None, name=None):
+    """A training loop like the solution's (the student's two_layer_loss and sgd_momentum) with ``init`` for w1, w2.
+
+    ``init(rng, fan_in, fan_out)`` draws a weight matrix; ``decay`` multiplies the
+    learning rate after every epoch (a schedule); ``shuffle`` is ``"permutation"``,
+    ``"in place"`` (``rng.shuffle`` of an index array) or ``"sampled"`` (batches
+    drawn with replacement); ``b2`` is the output biases' initial value; ``loss``
+    replaces the solution's ``two_layer_loss``.
+    """
 
     def train(x_train, y_train, seed):
         rng = np.random.default_rng(seed)
-        params = [rng.normal(0.0, np.sqrt(2 / 64), (64, 100)), np.zeros(100),
-                  rng.normal(w2_mean, w2_std, (100, 10)), np.full(10, b2)]
-        configs = [{"learning_rate": 0.05, "momentum": 0.9} for _ in params]
-        loss_of, step = _solution("two_layer_loss"), _solution("sgd_momentum")
-        for _ in range(100):
-            order = rng.permutation(len(x_train))
-            for start in range(0, len(order), 64):
-                batch = order[start:start + 64]
-                _, *grads = loss_of(x_train[batch], y_train[batch], *params)
+        params = [init(rng, x_train.shape[1], hidden), np.zeros(hidden), init(rng, hidden, 10), np.full(10, b2)]
+        configs = [{"learning_rate": learning_rate, "momentum": 0.9} for _ in params]
+        loss_of, step = loss or _solution("two_layer_loss"), _solution("sgd_momentum")
+        order = np.arange(len(x_train))
+        for _ in range(epochs):
+            if shuffle == "in place":
+                rng.shuffle(order)
+            elif shuffle == "permutation":
+                order = rng.permutation(len(x_train))
+            for start in range(0, len(order), batch):
+                chosen = rng.integers(0, len(x_train), batch) if shuffle == "sampled" else order[start:start + batch]
+                _, *grads = loss_of(x_train[chosen], y_train[chosen], *params)
                 for index, grad in enumerate(grads):
                     params[index], configs[index] = step(params[index], grad, configs[index])
+            for config in configs:
+                config["learning_rate"] *= decay
         return tuple(params)
 
-    train.__name__ = f"two_layer_net_w2_from_N({w2_mean:g}, {w2_std:g})_b2_{b2:g}"
+    train.__name__ = name or init.__name__
     return train
+
+
+def _scaled(variance_of, name):
+    """A normal draw with ``variance_of(fan_in, fan_out)`` for w1 and w2."""
+
+    def init(rng, fan_in, fan_out):
+        return rng.normal(0.0, np.sqrt(variance_of(fan_in, fan_out)), (fan_in, fan_out))
+
+    init.__name__ = name
+    return init
+
+
+def _he_for(layer, variance_of, name):
+    """He's draw for one layer, ``variance_of(fan_in, fan_out)`` for the other (``layer`` 1 is w1)."""
+    wrong = _scaled(variance_of, name)
+
+    def init(rng, fan_in, fan_out):
+        return wrong(rng, fan_in, fan_out) if (fan_in == 64) == (layer == 1) else _he_normal(rng, fan_in, fan_out)
+
+    init.__name__ = f"w{layer}_{name}"
+    return init
+
+
+def uniform_bound_as_std(rng, fan_in, fan_out):
+    """U(-sqrt(2 / fan_in), sqrt(2 / fan_in)): He's standard deviation taken as the bound (a third of the variance)."""
+    bound = np.sqrt(2 / fan_in)
+    return rng.uniform(-bound, bound, (fan_in, fan_out))
+
+
+def constant_he_scale(rng, fan_in, fan_out):
+    return np.full((fan_in, fan_out), np.sqrt(2 / fan_in))
+
+
+def shifted_he(rng, fan_in, fan_out):
+    return rng.normal(1.0, np.sqrt(2 / fan_in), (fan_in, fan_out))
+
+
+def standard_normal_scaled(rng, fan_in, fan_out):
+    """He as ``standard_normal(shape) * sqrt(2 / fan_in)``."""
+    return rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
 
 
 def transposed_weights(x_train, y_train, seed):
@@ -222,6 +289,32 @@ def _velocity_in_place(w, dw, config):
     return w + config["velocity"], config
 
 
+WRONG_INITIALISATIONS = [
+    _loop(_he_for(1, lambda fan_in, fan_out: 1 / fan_in, "variance_1_over_fan_in")),
+    _loop(_he_for(1, lambda fan_in, fan_out: 3 / fan_in, "variance_3_over_fan_in")),
+    _loop(_he_for(2, lambda fan_in, fan_out: 1 / fan_in, "variance_1_over_fan_in")),
+    _loop(_he_for(2, lambda fan_in, fan_out: 3 / fan_in, "variance_3_over_fan_in")),
+    _loop(_scaled(lambda fan_in, fan_out: 1 / (fan_in + fan_out), "xavier_1_over_fan_in_plus_fan_out")),
+    _loop(uniform_bound_as_std),
+    _loop(_he_for(2, lambda fan_in, fan_out: 0.0, "zero")),
+    _loop(lambda rng, fan_in, fan_out: (_he_normal(rng, fan_in, fan_out) if fan_in == 64
+                                        else constant_he_scale(rng, fan_in, fan_out)), name="w2_constant_he_scale"),
+    _loop(lambda rng, fan_in, fan_out: (_he_normal(rng, fan_in, fan_out) if fan_in == 64
+                                        else shifted_he(rng, fan_in, fan_out)), name="w2_shifted_by_1"),
+    _loop(_he_normal, b2=0.1, name="b2_initialised_to_0.1"),
+]
+# Other correct loops: another way to draw He's weights, the largest hidden layer allowed with other batches,
+# rates and epochs, a learning-rate schedule, other ways to shuffle.
+RIGHT_LOOPS = [
+    _loop(standard_normal_scaled),
+    _loop(_he_normal, hidden=512, epochs=20, name="he_512_units_20_epochs"),
+    _loop(_he_normal, learning_rate=0.1, decay=0.97, epochs=60, shuffle="in place",
+          name="he_decaying_rate_shuffled_in_place"),
+    _loop(_he_normal, batch=32, epochs=40, shuffle="sampled", name="he_batches_sampled_with_replacement"),
+    # On blank digits b1 learns and w2 with it: w2 is then measured by what training keeps (its rows' class-means).
+    _loop(_he_normal, loss=two_layer_loss_relu_gradient_1_at_0, name="he_relu_gradient_1_at_0"),
+]
+
 WRONG = {
     "relu_forward": [relu_forward_caching_the_output],
     "relu_backward": [relu_backward_on_the_output_gradient, relu_backward_times_the_input],
@@ -232,10 +325,10 @@ WRONG = {
     "two_layer_loss": [two_layer_loss_with_a_stale_cache, two_layer_loss_relu_on_the_output_gradient],
     "train_two_layer_net": [untrained_two_layer_net, two_layer_net_with_forgetful_momentum, transposed_weights,
                             two_layer_net_global_generator, two_layer_net_fixed_seed,
-                            # He initialisation misread: w2 a constant, w2 shifted, the output biases not zero.
-                            _solution_loop_initialised_with(np.sqrt(2 / 100), 0.0, 0.0),
-                            _solution_loop_initialised_with(1.0, np.sqrt(2 / 100), 0.0),
-                            _solution_loop_initialised_with(0.0, np.sqrt(2 / 100), 0.1)],
+                            # He initialisation misread: the variance 1/fan-in or 3/fan-in in one layer, Xavier's
+                            # 1/(fan-in + fan-out), a uniform bound taken as the standard deviation, a constant
+                            # or shifted w2 (w1 He), the output biases not zero.
+                            *WRONG_INITIALISATIONS],
 }
 RIGHT = {
     "relu_forward": [relu_forward_with_where],
@@ -243,6 +336,7 @@ RIGHT = {
     "affine_forward": [affine_forward_with_einsum],
     "softmax_cross_entropy": [softmax_with_logsumexp],
     "sgd_momentum": [momentum_steps_of(_velocity_in_place)],
+    "train_two_layer_net": RIGHT_LOOPS,
 }
 
 
@@ -277,3 +371,12 @@ def test_the_solution_loop_trains_the_solution_network_with_any_seed():
 def test_a_loop_that_ignores_its_seed_loses_the_reproducibility_case(wrong, case):
     report = grade_part(f"{ASSIGNMENT}/train_two_layer_net", wrong)
     assert [number for number, _, _ in report.problems] == [case], report.text()
+
+
+
+def test_a_wrong_initialisation_loses_the_initialisation_case_and_says_what_was_measured():
+    """w2 drawn with variance 3 / fan-in trains and reproduces: only the blank-digits case sees it, and says how."""
+    report = grade_part(f"{ASSIGNMENT}/train_two_layer_net", WRONG_INITIALISATIONS[3])
+    assert [number for number, _, _ in report.problems] == [4], report.text()
+    assert "w2's 1000 initial entries have a variance of 3." in report.text(), report.text()
+    assert "He initialisation gives 2 / fan-in" in report.text(), report.text()

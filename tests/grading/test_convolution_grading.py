@@ -109,36 +109,24 @@ def zero_pad_one_side(x, padding):
     return np.pad(np.asarray(x, float), ((0, 0), (0, 0), (padding, 0), (padding, 0)))
 
 
-def conv2d_flipped(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, flip=True)
+def _conv2d_with(name, **mistake):
+    """The answer ``name``: ``_conv2d`` with one ``mistake`` switched on, under the student's signature."""
+
+    def answer(x, w, b, stride=1, padding=0, dilation=1):
+        return _conv2d(x, w, b, stride, padding, dilation, **mistake)
+
+    answer.__name__ = answer.__qualname__ = name
+    return answer
 
 
-def conv2d_without_bias(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, bias=None)
-
-
-def conv2d_bias_per_input_channel(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, bias="per input channel")
-
-
-def conv2d_one_short(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, size_off=-1)
-
-
-def conv2d_ignores_stride(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, use_stride=False)
-
-
-def conv2d_ignores_dilation(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, use_dilation=False)
-
-
-def conv2d_pads_one_side(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, pad="one side")
-
-
-def conv2d_swaps_f_and_c(x, w, b, stride=1, padding=0, dilation=1):
-    return _conv2d(x, w, b, stride, padding, dilation, swap_fc=True)
+conv2d_flipped = _conv2d_with("conv2d_flipped", flip=True)
+conv2d_without_bias = _conv2d_with("conv2d_without_bias", bias=None)
+conv2d_bias_per_input_channel = _conv2d_with("conv2d_bias_per_input_channel", bias="per input channel")
+conv2d_one_short = _conv2d_with("conv2d_one_short", size_off=-1)
+conv2d_ignores_stride = _conv2d_with("conv2d_ignores_stride", use_stride=False)
+conv2d_ignores_dilation = _conv2d_with("conv2d_ignores_dilation", use_dilation=False)
+conv2d_pads_one_side = _conv2d_with("conv2d_pads_one_side", pad="one side")
+conv2d_swaps_f_and_c = _conv2d_with("conv2d_swaps_f_and_c", swap_fc=True)
 
 
 def _backward(dout, x, w, stride=1, padding=0, dilation=1, *, flip=False, batch_db=True, use_stride=True):

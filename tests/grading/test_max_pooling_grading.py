@@ -96,14 +96,7 @@ def forward_ignores_stride(x, size=2, stride=None, padding=0):
 
 def forward_ceil(x, size=2, stride=None, padding=0):
     # Windows that run past the edge are cut short: ceil in place of floor.
-    x, xp, s, _, _ = _setup(x, size, stride, padding)
-    ho = -(-(xp.shape[2] - size) // s) + 1
-    wo = -(-(xp.shape[3] - size) // s) + 1
-    out = np.empty(x.shape[:2] + (ho, wo))
-    for i in range(ho):
-        for j in range(wo):
-            out[:, :, i, j] = xp[:, :, i * s:i * s + size, j * s:j * s + size].max(axis=(2, 3))
-    return out
+    return _forward(x, size, stride, padding, ceil=True)
 
 
 def forward_ignores_padding(x, size=2, stride=None, padding=0):

@@ -107,15 +107,18 @@ def _model(*body, input_shape=(28, 28, 1)):
     return keras.Sequential([keras.Input(shape=input_shape), *body])
 
 
+def _all_conv(strides=(1, 2, 1, 2), padding="same", activations=("relu",) * 4, flatten=False, head=None,
+              input_shape=(28, 28, 1)):
+    """The spec's network (four 3x3 convolutions of 16, 16, 32, 32 filters, global average pooling, a Dense
+    softmax head), or one mistake in it: other strides, padding or activations, Flatten, another head."""
+    convs = [layers.Conv2D(filters, 3, strides=stride, padding=padding, activation=activation)
+             for filters, stride, activation in zip((16, 16, 32, 32), strides, activations)]
+    pooling = layers.Flatten() if flatten else layers.GlobalAveragePooling2D()
+    return _model(*convs, pooling, *(head or [layers.Dense(10, activation="softmax")]), input_shape=input_shape)
+
+
 def right_model():
-    return _model(
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    )
+    return _all_conv()
 
 
 def right_model_functional():
@@ -140,59 +143,23 @@ def model_with_max_pooling():
 
 
 def model_strides_forgotten():
-    return _model(
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    )
+    return _all_conv(strides=(1, 1, 1, 1))
 
 
 def model_valid_padding():
-    return _model(
-        layers.Conv2D(16, 3, activation="relu"),
-        layers.Conv2D(16, 3, strides=2, activation="relu"),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.Conv2D(32, 3, strides=2, activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    )
+    return _all_conv(padding="valid")
 
 
 def model_flatten_head():
-    return _model(
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-        layers.Flatten(),
-        layers.Dense(10, activation="softmax"),
-    )
+    return _all_conv(flatten=True)
 
 
 def model_no_activation():
-    return _model(
-        layers.Conv2D(16, 3, padding="same"),
-        layers.Conv2D(16, 3, strides=2, padding="same"),
-        layers.Conv2D(32, 3, padding="same"),
-        layers.Conv2D(32, 3, strides=2, padding="same"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10),
-    )
+    return _all_conv(activations=(None,) * 4, head=[layers.Dense(10)])
 
 
 def model_wrong_input():
-    return _model(
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-        input_shape=(28, 28, 3),
-    )
+    return _all_conv(input_shape=(28, 28, 3))
 
 
 # --- correct alternatives: the same network in other spellings ---------------------
@@ -227,25 +194,11 @@ def right_model_functional_with_softmax_layer():
 
 
 def model_relu_forgotten_once():
-    return _model(
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same"),
-        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    )
+    return _all_conv(activations=("relu", "relu", None, "relu"))
 
 
 def model_sigmoid_head():
-    return _model(
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.Conv2D(16, 3, strides=2, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.Conv2D(32, 3, strides=2, padding="same", activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10), layers.Activation("sigmoid"),
-    )
+    return _all_conv(head=[layers.Dense(10), layers.Activation("sigmoid")])
 
 
 # --- numeric mistakes at the domain's edges ---------------------------------------------

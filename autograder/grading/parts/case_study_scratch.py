@@ -187,13 +187,8 @@ def _two_layer_cases(rng):
     return cases
 
 
-def _held_out_problem(value, perturb_seed=0):
-    """The trained weights' problem on the held-out digits, or ``None`` at 95% or more.
-
-    The weights must also keep their accuracy on the held-out digits perturbed
-    afresh from ``perturb_seed`` (:mod:`..perturbed`): a table of the public
-    digits' labels does not.
-    """
+def _two_layer_weights(value):
+    """The returned ``(w1, b1, w2, b2)`` as float64 arrays of a two-layer net's shapes, else the problem (a str)."""
     if not isinstance(value, (tuple, list)) or len(value) != 4:
         return "returned something else than the four arrays (w1, b1, w2, b2)"
     try:
@@ -206,6 +201,20 @@ def _held_out_problem(value, perturb_seed=0):
                 "for 64 features and 10 classes has (64, H), (H,), (H, 10), (10,)")
     if hidden > MAX_HIDDEN:
         return f"the hidden layer has {hidden} units, more than the {MAX_HIDDEN} allowed"
+    return w1, b1, w2, b2
+
+
+def _held_out_problem(value, perturb_seed=0):
+    """The trained weights' problem on the held-out digits, or ``None`` at 95% or more.
+
+    The weights must also keep their accuracy on the held-out digits perturbed
+    afresh from ``perturb_seed`` (:mod:`..perturbed`): a table of the public
+    digits' labels does not.
+    """
+    weights = _two_layer_weights(value)
+    if isinstance(weights, str):
+        return weights
+    w1, b1, w2, b2 = weights
     _, _, x_test, y_test = digits_split()
     scores = np.maximum(x_test @ w1 + b1, 0) @ w2 + b2
     if not np.all(np.isfinite(scores)):
@@ -229,32 +238,77 @@ def _same_weights(a, b):
         return False
 
 
-def _initialisation_problem(value):
-    """Whether the returned weights keep what He initialisation with zero biases starts from, or ``None``.
+# A correct He draw fails the initialisation case with probability below this (a union bound over its 8 tails).
+FALSE_FAILURE = 1e-6
+_TAIL = FALSE_FAILURE / 8
 
-    Softmax cross-entropy's gradient sums to 0 over the classes, for every
-    sample: so do ``dw2``'s rows and ``db2``, and every SGD-with-momentum step
-    leaves the class-sums of ``w2``'s rows and of ``b2`` where they started.
-    With zero biases, ``b2`` sums to 0 at the end; with ``w2`` drawn from
-    N(0, 2 / H), the mean over the rows of each row's class-mean is N(0, 2 / (10 H^2)):
-    within 10 of its standard deviations of 0 whatever the seed. A constant
-    or shifted ``w2``, or a non-zero ``b2``, shows long after training.
+
+def _spread_problem(name, weights, fan_in):
+    """Whether ``weights`` (an initial draw) look like He's N(0, 2 / fan_in) entries, or ``None``.
+
+    Two tests on the ``n`` entries, each with two tails of probability
+    ``_TAIL`` for a correct draw: the sum of squares over He's variance is
+    chi-squared with ``n`` degrees of freedom, and the mean over its standard
+    error is N(0, 1). They measure the variance and the centre, so any draw
+    with He's mean and variance (normal, uniform on +-sqrt(6 / fan_in)) passes
+    alike.
     """
-    try:
-        _, _, w2, b2 = (np.asarray(v, dtype=np.float64) for v in value)
-        hidden = w2.shape[0]
-        row_means = w2.mean(axis=1)
-    except (TypeError, ValueError, IndexError):
-        return "returned something else than the four arrays (w1, b1, w2, b2)"
-    if abs(b2.sum()) > 1e-6:
-        return "b2 does not sum to 0 over the classes: were the biases initialised to zero?"
-    if abs(row_means.mean()) > 10 * np.sqrt(2 / (10 * hidden ** 2)):
-        return "w2's rows keep a common offset over the classes: was w2 drawn from N(0, 2 / fan-in)?"
+    from scipy.stats import chi2, norm
+
+    values = np.asarray(weights, dtype=np.float64).ravel()
+    n, variance = values.size, 2 / fan_in
+    low, high = (chi2.ppf(_TAIL, n) / n * 2, chi2.isf(_TAIL, n) / n * 2)
+    measured = float(np.mean(values**2) * fan_in)  # the variance times fan-in: He gives 2
+    if not low <= measured <= high:
+        return (f"{name}'s {n} initial entries have a variance of {measured:.2f} / fan-in (fan-in {fan_in}); "
+                f"He initialisation gives 2 / fan-in (a correct draw of this size lies within "
+                f"{low:.2f} to {high:.2f} / fan-in)")
+    z = float(values.mean() / np.sqrt(variance / n))
+    if abs(z) > norm.isf(_TAIL):
+        return (f"{name}'s initial entries have a mean of {values.mean():.3g}, {abs(z):.0f} standard errors from 0: "
+                f"He initialisation draws from N(0, 2 / fan-in), centred on 0")
     return None
 
 
+def _initialisation_problem(value):
+    """Whether the weights trained on blank digits show He initialisation and zero biases, or ``None``.
+
+    On digits whose every pixel is 0 the hidden layer's input is 0:
+    ``dw1 = x.T @ dh`` is 0, and with zero biases every hidden unit's input is
+    0, so ReLU passes no gradient to ``b1`` and outputs 0, which makes ``dw2``
+    0 too. Only ``b2`` learns (the class frequencies), whatever the batches,
+    learning rates, schedule or epochs: the returned ``w1`` and ``w2`` are the
+    initial ones, drawn from the student's own loop. ``b2`` sums to 0 at the
+    end when it started at 0: softmax cross-entropy's gradient sums to 0 over
+    the classes, and every SGD-with-momentum step keeps the sum.
+
+    When ``b1`` comes back non-zero (a non-zero bias, or ReLU's gradient taken
+    as 1 at 0), ``w2`` has learnt, and only what training keeps of it is
+    measured: the mean of each row over the classes (an N(0, 2 / (10 H))
+    draw for He's ``w2``, kept by every step for the same reason as ``b2``'s sum).
+    """
+    weights = _two_layer_weights(value)
+    if isinstance(weights, str):
+        return weights
+    w1, b1, w2, b2 = weights
+    hidden = len(b1)
+    if not all(np.all(np.isfinite(v)) for v in (w1, b1, w2, b2)):
+        return ("trained on blank digits (every pixel 0), it returned weights that are not finite: "
+                "does the loop divide by the data's maximum or spread?")
+    if abs(b2.sum()) > 1e-6:
+        return "b2 does not sum to 0 over the classes: were the biases initialised to zero?"
+    problem = _spread_problem("w1", w1, 64)
+    if problem:
+        return problem
+    if np.all(b1 == 0):
+        return _spread_problem("w2", w2, hidden)
+    # w2 learnt: its rows' class-means are what it keeps, N(0, 2 / (10 H)), i.e. He's with a fan-in of 10 H.
+    return _spread_problem("the class-mean of w2's rows (kept by training)", w2.mean(axis=1), 10 * hidden)
+
+
 def _train_cases(rng):
-    """Three runs: seed 0 (judged by held-out accuracy), seed 0 again (the same weights), another seed (others).
+    """Four runs: seed 0 (judged by held-out accuracy), seed 0 again (the same weights), another seed (others),
+    and one on blank digits that returns the initial weights (:func:`_initialisation_problem`).
 
     The statement asks to seed everything from ``seed``, so that the graded run
     repeats the student's. A loop that ignores its seed and draws from a
@@ -293,8 +347,9 @@ def _train_cases(rng):
                  predicate=same_as_first),
             Case(f"trained with seed {other}: other weights than seed 0's, and held-out accuracy at least "
                  f"{MIN_ACCURACY:.0%}", (x_train, y_train, other), predicate=other_than_first),
-            Case(f"trained with seed {other + 1}: the initialisation (He, zero biases) that training keeps in w2 and b2",
-                 (x_train, y_train, other + 1), predicate=_initialisation_problem)]
+            Case(f"trained with seed {other + 1} on {len(x_train):,} blank digits (every pixel 0), where w1 and w2 get "
+                 "no gradient: their spread is He's (variance 2 / fan-in), and b2 sums to 0 (zero biases)",
+                 (np.zeros_like(x_train), y_train, other + 1), predicate=_initialisation_problem)]
 
 
 def digits_files(seed=None):

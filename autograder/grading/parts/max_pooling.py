@@ -20,7 +20,7 @@ import numpy as np
 from cnnkit import max_pool2d, max_pool2d_backward
 from cnnkit.data import pooling_example
 
-from ..pooling_cases import pool_args, pool_kwargs, pool_label, size_kwargs
+from ..pooling_cases import fixed_backward_cases, pool_args, pool_kwargs, pool_label, size_kwargs
 from ..registry import Case, assignment
 
 ASSIGNMENT = "04-max-pooling"
@@ -111,18 +111,9 @@ def _max_pool2d_cases(rng):
 
 @register("max_pool2d_backward", points=4, description="max pooling, backward: gradient routing")
 def _max_pool2d_backward_cases(rng):
-    ones = np.ones((1, 1, 2, 2))
-    cases = [
-        Case("x = the 4x4 worked example, size=2, dout all ones", (ones, EXAMPLE.copy(), 2),
-             max_pool2d_backward(ones, EXAMPLE, 2)),
-        Case("x = the 4x4 worked example, size=3, stride=1, dout all ones", (ones, EXAMPLE.copy(), 3),
-             max_pool2d_backward(ones, EXAMPLE, 3, 1), kwargs=dict(stride=1)),
-    ]
-    for label, x, size, kwargs in fixed_inputs():
-        shape = max_pool2d(x, **size_kwargs(size), **kwargs).shape
-        dout = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 4  # fractions: an int dx loses them
-        cases.append(Case(label + ", dout 0.25, 0.5, 0.75, ...", pool_args(dout, x.copy(), size=size),
-                          max_pool2d_backward(dout, x, **size_kwargs(size), **kwargs), kwargs=kwargs))
+    # dout 0.25, 0.5, 0.75, ... on the fixed inputs: fractions, which an int dx loses.
+    cases = fixed_backward_cases(max_pool2d, max_pool2d_backward, EXAMPLE, fixed_inputs(), 4,
+                                 ", dout 0.25, 0.5, 0.75, ...")
     for shape, size, stride, padding, values in SETTINGS:
         x = _draw(rng, shape, values)
         kwargs = pool_kwargs(stride, padding)

@@ -22,6 +22,8 @@ inside them, so that importing this module stays NumPy-only.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_max_pool2d, max_pool2d_backward
@@ -29,7 +31,7 @@ from cnnkit import avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_ma
 from cnnkit.data import pooling_example
 
 from ..keras_models import POOLING, model_predicate, of_kind, shape_of, views
-from ..pooling_cases import pool_args, pool_kwargs, pool_label, size_kwargs
+from ..pooling_cases import fixed_backward_cases, pool_args, pool_kwargs, pool_label, size_kwargs
 from ..precision import fine_case
 from ..registry import KERAS_ALLOWED, Case, assignment
 
@@ -101,18 +103,7 @@ def _avg_pool2d_cases(rng):
 
 @register("avg_pool2d_backward", points=3, description="average pooling, backward")
 def _avg_pool2d_backward_cases(rng):
-    ones = np.ones((1, 1, 2, 2))
-    cases = [
-        Case("x = the 4x4 worked example, size=2, dout all ones", (ones, EXAMPLE.copy(), 2),
-             avg_pool2d_backward(ones, EXAMPLE, 2)),
-        Case("x = the 4x4 worked example, size=3, stride=1, dout all ones", (ones, EXAMPLE.copy(), 3),
-             avg_pool2d_backward(ones, EXAMPLE, 3, 1), kwargs=dict(stride=1)),
-    ]
-    for label, x, size, kwargs in fixed_inputs():
-        shape = avg_pool2d(x, **size_kwargs(size), **kwargs).shape
-        dout = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape) / 3
-        cases.append(Case(label + ", dout k / 3", pool_args(dout, x.copy(), size=size),
-                          avg_pool2d_backward(dout, x, **size_kwargs(size), **kwargs), kwargs=kwargs))
+    cases = fixed_backward_cases(avg_pool2d, avg_pool2d_backward, EXAMPLE, fixed_inputs(), 3, ", dout k / 3")
     for shape, size, stride, padding in SETTINGS:
         x = rng.standard_normal(shape)
         kwargs = pool_kwargs(stride, padding)
@@ -248,15 +239,26 @@ def _check_filters(model):
     return None
 
 
-@model_predicate
-def _check_kernels_and_padding(model):
-    convs = of_kind(model, "Conv2D")
-    if not convs:
-        return "the model has no Conv2D layer"
-    for number, view in enumerate(convs, start=1):
-        kernel, padding = tuple(view.config["kernel_size"]), view.config["padding"]
-        if (kernel, padding) != ((3, 3), "same"):
-            return f"convolution {number} has a {kernel} kernel and padding {padding!r}, unlike the spec"
+def _each_conv(problem_of):
+    """Decorator: a model predicate that reports the first convolution (numbered from 1) with a ``problem_of(number, view)``."""
+
+    @functools.wraps(problem_of)
+    @model_predicate
+    def check(model):
+        convs = of_kind(model, "Conv2D")
+        if not convs:
+            return "the model has no Conv2D layer"
+        problems = (problem_of(number, view) for number, view in enumerate(convs, start=1))
+        return next((problem for problem in problems if problem), None)
+
+    return check
+
+
+@_each_conv
+def _check_kernels_and_padding(number, view):
+    kernel, padding = tuple(view.config["kernel_size"]), view.config["padding"]
+    if (kernel, padding) != ((3, 3), "same"):
+        return f"convolution {number} has a {kernel} kernel and padding {padding!r}, unlike the spec"
     return None
 
 
@@ -268,15 +270,11 @@ def _check_strides(model):
     return None
 
 
-@model_predicate
-def _check_relu(model):
-    convs = of_kind(model, "Conv2D")
-    if not convs:
-        return "the model has no Conv2D layer"
-    for number, view in enumerate(convs, start=1):
-        if view.activation != "relu":
-            return (f"convolution {number} is followed by activation {view.activation!r}: the spec asks for ReLU "
-                    "(activation=\"relu\" or a ReLU layer)")
+@_each_conv
+def _check_relu(number, view):
+    if view.activation != "relu":
+        return (f"convolution {number} is followed by activation {view.activation!r}: the spec asks for ReLU "
+                "(activation=\"relu\" or a ReLU layer)")
     return None
 
 
