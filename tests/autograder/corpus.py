@@ -256,3 +256,28 @@ def build():
                                   Expect((4.0, 4.25), ("flagged",), "identical to classmate-original")),
     }
     return corpus
+
+
+def grade_folder(folder, fill, notebook_timeout, timeout):
+    """Grade a class written by ``fill(submissions)`` with ``python -m autograder grade`` (10-s cells, 2 jobs).
+
+    ``fill`` writes the entries into ``folder/submissions`` and returns what
+    the test expects of them. Returns ``{"result": the finished process,
+    "rows": grades.csv by student (empty when no table was written),
+    "entries": what fill returned, "out": the output folder}``.
+    """
+    import csv
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    submissions, out = Path(folder) / "submissions", Path(folder) / "out"
+    submissions.mkdir()
+    entries = fill(submissions)
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
+               "--cell-timeout", "10", "--notebook-timeout", str(notebook_timeout), "--quiet", "--jobs", "2"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout)
+    table = out / "grades.csv"
+    rows = {row["student"]: row for row in csv.DictReader(open(table))} if table.is_file() else {}
+    return {"result": result, "rows": rows, "entries": entries, "out": out}

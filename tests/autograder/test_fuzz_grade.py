@@ -11,9 +11,6 @@ must stay under its limit.
 
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import Phase, given, seed, settings
@@ -21,10 +18,9 @@ from hypothesis import Phase, given, seed, settings
 from autograder.feedback import MAX_PAGE_BYTES
 from autograder.untrusted_text import has_controls
 
-from .corpus import ASSIGNMENT, answered, release
+from .corpus import ASSIGNMENT, answered, grade_folder, release
 from .test_fuzz_readers import mutated_release
 
-ROOT = Path(__file__).resolve().parents[2]
 GRADED = {"ok", "flagged", "stopped-early", "duplicate", "bad-file", "bad-name", "invalid-notebook", "empty-file",
           "wrong-assignment"}
 
@@ -75,21 +71,18 @@ def floods_and_names(folder):
     return entries
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("fuzz-grade")
-    submissions, out = folder / "submissions", folder / "out"
-    submissions.mkdir()
+def class_with_floods_and_generated_notebooks(submissions):
     entries = floods_and_names(submissions)
     for number, nb in enumerate(generated_notebooks(6)):
         (submissions / f"generated-{number}.ipynb").write_text(json.dumps(nb))
         entries[f"generated-{number}.ipynb"] = f"generated-{number}"
-    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
-               "--cell-timeout", "10", "--notebook-timeout", "120", "--quiet", "--jobs", "2"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))} \
-        if (out / "grades.csv").is_file() else {}
-    return {"result": result, "rows": rows, "entries": entries, "out": out}
+    return entries
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    return grade_folder(tmp_path_factory.mktemp("fuzz-grade"), class_with_floods_and_generated_notebooks,
+                        notebook_timeout=120, timeout=1500)
 
 
 def test_every_entry_ends_in_one_row_and_none_is_a_grader_error(graded):

@@ -8,8 +8,6 @@ did not compute.
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from autograder.grade import graded_parts
 from autograder.course import assignment_notebook
 
-from .corpus import ASSIGNMENT, SOLVED, answered, blank_with, code_cell, insert_after, release
+from .corpus import ASSIGNMENT, SOLVED, answered, blank_with, code_cell, grade_folder, insert_after, release
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX = sum(points for _, points in graded_parts(assignment_notebook(ASSIGNMENT)))
@@ -119,28 +117,19 @@ def hostile_entries(folder):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile")
-    submissions, out = folder / "submissions", folder / "out"
-    submissions.mkdir()
-    expect = hostile_entries(submissions)
-    command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, str(submissions), "--out", str(out),
-               "--cell-timeout", "10", "--notebook-timeout", "60", "--quiet", "--jobs", "2"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    rows = {row["student"]: row for row in csv.DictReader(open(out / "grades.csv"))} \
-        if (out / "grades.csv").is_file() else {}
-    return {"result": result, "rows": rows, "expect": expect, "out": out}
+    return grade_folder(tmp_path_factory.mktemp("hostile"), hostile_entries, notebook_timeout=60, timeout=1200)
 
 
 def test_the_run_completes_with_one_row_per_entry(graded):
     result = graded["result"]
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    names = {name if not name.startswith("=") else "'" + name for name in graded["expect"]}
+    names = {name if not name.startswith("=") else "'" + name for name in graded["entries"]}
     assert set(graded["rows"]) == names
 
 
 def test_each_entry_gets_its_status(graded):
     review = {row["student"]: row for row in csv.DictReader(open(graded["out"] / "review.csv"))}
-    for name, (status, note) in graded["expect"].items():
+    for name, (status, note) in graded["entries"].items():
         key = name if not name.startswith("=") else "'" + name
         row = graded["rows"][key]
         assert row["status"] == status, (name, row, review.get(key))
