@@ -270,18 +270,31 @@ class Harness:
             return
         for number, step in enumerate(steps):
             try:
-                if step["kind"] == "skip":
-                    continue  # a call another run grades
-                if step["kind"] == "cell":
-                    self.cell(number, step)
-                else:
-                    self.call_step(number, step)
+                self.step(number, step)
             except KernelFailed as exc:
                 self.results.send({"event": "stopped", "step": number, "reason": str(exc)[:200]})
                 self.stop_everything()
                 return
         self.results.send({"event": "done", "steps": len(steps)})
         self.stop_everything()
+
+    def step(self, number, step):
+        """Run one step of the program; any reply the harness cannot read ends it as :class:`KernelFailed`.
+
+        The frame checks bound a reply's size and form; a field of an
+        unexpected type deeper in it (a list where an id was expected, say)
+        must end the run with a stated reason too, whichever field it is,
+        never kill the harness without a word.
+        """
+        if step["kind"] == "skip":
+            return  # a call another run grades
+        try:
+            if step["kind"] == "cell":
+                self.cell(number, step)
+            else:
+                self.call_step(number, step)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError) as exc:
+            raise KernelFailed(f"the kernel sent a reply the grader could not read ({type(exc).__name__})") from None
 
     def _side_events(self, number, reply, forbidden):
         for module in _names(reply.get("forbidden_imports"), set(forbidden)):
@@ -323,7 +336,7 @@ class Harness:
                 deadline = time.monotonic() + INTERRUPT_GRACE
         figures = []
         for blob_id in reply.get("figures", []) if isinstance(reply.get("figures"), list) else []:
-            png = blobs.get(blob_id)
+            png = blobs.get(blob_id) if isinstance(blob_id, int) else None
             if isinstance(png, bytes) and png.startswith(PNG) and len(png) <= MAX_FIGURE_BYTES:
                 figures.append(self.results.blob(png, "png"))
         error = _text(reply.get("error"), MAX_TEXT)

@@ -7,7 +7,7 @@ import subprocess
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from autograder import in_sandbox, stream
@@ -57,16 +57,14 @@ def harness_with(replies, kernel, step):
                              {"kind": "call", "part": "p", "target": "f", "type": "function",
                               "cases": [{"id": 0, "args": [{"array": "x0"}], "kwargs": {}}, {"id": 1, "args": []}]},
                              {"kind": "call", "part": "p", "target": "f", "type": "model", "cases": []}]))
+@example(replies=[frame({"op": "cell-done", "figures": [[]]}, b"")], step={"kind": "cell", "source": "x = 1"})
 def test_any_kernel_reply_ends_as_a_framed_result_or_a_stated_stop(dummy_kernel, monkeypatch, replies, step):
     monkeypatch.setattr(in_sandbox, "INTERRUPT_GRACE", 0.1)
     monkeypatch.setattr(in_sandbox, "CALL_OVERHEAD", 0.1)
     monkeypatch.setattr(in_sandbox, "_descendants", lambda root: [])
     harness, results_read, results_write, others = harness_with(replies, SimpleNamespace(pid=dummy_kernel.pid), step)
     try:
-        if step["kind"] == "cell":
-            harness.cell(0, step)
-        else:
-            harness.call_step(0, step)
+        harness.step(0, step)
     except in_sandbox.KernelFailed as failure:
         assert str(failure)  # a stated reason, which the grader shows
     finally:
