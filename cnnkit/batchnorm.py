@@ -87,13 +87,14 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     ValueError
         If ``x`` is not 2-D or 4-D, a per-feature array is not ``(D,)`` /
         ``(C,)``, ``momentum`` is outside [0, 1] or ``eps`` is not positive,
-        or a training batch has a single value per feature (``N * H * W == 1``:
-        its variance is 0 and the output would be ``beta`` whatever ``x``).
+        or ``x`` holds no value per feature (``N * H * W == 0``).
 
     Notes
     -----
     With ``m`` values per feature (``N``, or ``N H W``):
-    ``mu = sum x / m``, ``var = sum (x - mu)^2 / m``. The output is the same
+    ``mu = sum x / m``, ``var = sum (x - mu)^2 / m``. A training batch with
+    one value per feature has variance 0: its output is ``beta`` (as in
+    Keras), whatever ``x``. The output is the same
     as ``keras.layers.BatchNormalization()(x, training=...)`` on the NHWC
     layout, and the running statistics are its ``moving_mean`` and
     ``moving_variance`` after the call.
@@ -128,10 +129,9 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     dtype = result_dtype(x, *arrays.values())
     x = x.astype(dtype, copy=False)
     gamma, beta, old_mean, old_var = (arrays[k].astype(dtype, copy=False) for k in arrays)
-    count = x.size // features if features else 0
+    if x.size == 0:
+        raise ValueError(f"{fn}: x must hold at least one value per feature, got shape {tuple(x.shape)}")
     if training:
-        if count < 2:
-            raise ValueError(f"{fn}: training needs at least 2 values per feature, got x of shape {tuple(x.shape)}")
         mean = x.mean(axis=axes)
         var = ((x - mean.reshape(per_feature)) ** 2).mean(axis=axes)
         new_mean = momentum * old_mean + (1.0 - momentum) * mean

@@ -49,7 +49,7 @@ def batchnorm_loop(x, gamma, beta, running_mean, running_var, training, momentum
     return out, new_mean, new_var
 
 
-@pytest.mark.parametrize("shape", [s for s in SHAPES if np.prod(s) // s[1] > 1])
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("momentum, eps", [(0.99, 1e-3), (0.9, 1e-5), (0.0, 0.5)])
 def test_batchnorm_forward_matches_the_loop(shape, training, momentum, eps):
@@ -105,8 +105,8 @@ def test_inference_ignores_the_batch():
                                momentum=1.5), ValueError, "momentum must be in [0, 1]"),
     (lambda: batchnorm_forward(np.ones((2, 3)), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), True,
                                eps=-1.0), ValueError, "eps must be >= 0"),
-    (lambda: batchnorm_forward(np.ones((1, 3)), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), True),
-     ValueError, "at least 2 values per feature"),
+    (lambda: batchnorm_forward(np.ones((0, 3)), np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), True),
+     ValueError, "at least one value per feature"),
     (lambda: batchnorm_backward(np.ones((2, 3)), "cache"), TypeError, "cache must be the tuple"),
     (lambda: dropout_forward(np.ones(3), 1.0, True), ValueError, "rate must be in [0, 1)"),
     (lambda: dropout_forward(np.ones(3), "0.5", True), TypeError, "rate must be a real number"),
