@@ -39,7 +39,7 @@ class BatchNormalization(Layer):
     -----
     ``params["gamma"]`` (ones) and ``params["beta"]`` (zeros) are trained;
     ``state["moving_mean"]`` (zeros) and ``state["moving_variance"]`` (ones)
-    are not. :meth:`count_params` counts all four, ``4 F`` for ``F``
+    are not. ``count_params()`` counts all four, ``4 F`` for ``F``
     features, as Keras does. The computation is :func:`cnnkit.batchnorm_forward`
     and :func:`cnnkit.batchnorm_backward`.
     """
