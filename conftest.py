@@ -49,6 +49,7 @@ SLOW = ("tests/pipeline/test_exercises.py::test_exercises_match_a_fresh_generati
         "tests/autograder/test_gradescope.py", "tests/autograder/test_sandbox.py",
         "tests/autograder/test_check_models.py", "tests/grading/test_sequential_models_grading.py",
         "tests/grading/test_case_study_grading.py", "tests/grading/test_case_study_scratch_grading.py",
+        "tests/grading/test_case_study_layers_grading.py",
         "tests/grading/test_forbidden_submodule.py", "tests/grading/test_held_out.py")
 SLOW_ASSIGNMENTS = ("[06-sequential-models", "[07-case-study", "[05-other-pooling-'all_conv_model'")
 CHAPTER_NAME = re.compile(r"\b(\d\d)-[a-z]")

@@ -11,6 +11,7 @@ autograder: the book's API page, ``book/api.md``, documents every public
 name from its docstring (a test fails for a public name it leaves out).
 """
 
+from .batchnorm import batchnorm_backward, batchnorm_forward, dropout_backward, dropout_forward
 from .conv1d import conv1d, convolve1d, correlate1d
 from .conv2d import conv2d, conv2d_backward
 from .dense import dense_to_conv
@@ -42,6 +43,8 @@ def __getattr__(name):
 __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
+    "batchnorm_backward",
+    "batchnorm_forward",
     "conv1d",
     "conv2d",
     "conv2d_backward",
@@ -52,6 +55,8 @@ __all__ = [
     "dense_to_conv",
     "depthwise_conv2d",
     "depthwise_conv2d_backward",
+    "dropout_backward",
+    "dropout_forward",
     "global_avg_pool2d",
     "global_max_pool2d",
     "hwio_to_oihw",

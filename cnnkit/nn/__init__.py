@@ -18,6 +18,7 @@ name from its docstring; a test fails for a public name it leaves out.
 from .base import Layer
 from .conv_layers import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 from .layers import Dense, Dropout, Flatten, Input, ReLU
+from .normalization import BatchNormalization
 from .losses import softmax, softmax_cross_entropy
 from .model import History, Sequential, load
 from .optimizers import SGD, Adam
@@ -25,7 +26,7 @@ from .keras_bridge import keras_arrays, to_keras
 from .threads import get_num_threads, set_num_threads
 
 __all__ = [
-    "Adam", "AvgPool2D", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "History", "Input",
+    "Adam", "AvgPool2D", "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "History", "Input",
     "Layer", "MaxPool2D", "ReLU", "SGD", "Sequential", "get_num_threads", "load", "set_num_threads", "softmax",
     "softmax_cross_entropy", "to_keras", "keras_arrays",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 from ..layout import oihw_to_hwio
 from .conv_layers import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 from .layers import Dense, Dropout, Flatten, ReLU
+from .normalization import BatchNormalization
 
 __all__ = ["keras_arrays", "to_keras"]
 
@@ -28,13 +29,16 @@ def _keras_padding(padding, fn):
 
 
 def _flatten_order(model):
-    """For each Dense layer fed by a Flatten of (C, H, W): that shape, else None."""
+    """For each Dense (or vector BatchNormalization) layer fed by a Flatten of (C, H, W): that shape, else None."""
     orders, pending = {}, None
     for layer in model.layers:
         if isinstance(layer, Flatten):
             pending = layer.input_shape if len(layer.input_shape) == 3 else None
         elif isinstance(layer, Dense):
             orders[layer.name], pending = pending, None
+        elif isinstance(layer, BatchNormalization):
+            # on maps it normalises per channel (no order to change); on vectors per feature, in Flatten's order
+            orders[layer.name] = pending if len(layer.input_shape) == 1 else None
         elif not isinstance(layer, (ReLU, Dropout)):
             pending = None
     return orders
@@ -49,12 +53,25 @@ def _dense_rows(w, chw):
 
 
 def keras_arrays(model, which="params"):
-    """``model``'s parameters (or gradients) in Keras's layouts, in ``keras_model.trainable_weights`` order."""
+    """``model``'s arrays in Keras's layouts.
+
+    ``which="params"`` (the trained parameters) and ``"grads"`` (their
+    gradients) are in ``keras_model.trainable_weights`` order; ``"weights"``
+    adds batch normalisation's moving statistics, in ``keras_model.weights``
+    order (what ``keras_model.set_weights`` takes).
+    """
+    if which not in ("params", "grads", "weights"):
+        raise ValueError(f"keras_arrays: which must be 'params', 'grads' or 'weights', got {which!r}")
     orders = _flatten_order(model)
     out = []
     for layer in model.layers:
-        arrays = layer.params if which == "params" else layer.grads
-        if isinstance(layer, Conv2D):
+        arrays = layer.grads if which == "grads" else layer.params
+        if isinstance(layer, BatchNormalization):
+            found = [arrays["gamma"], arrays["beta"]]
+            if which == "weights":
+                found += [layer.state["moving_mean"], layer.state["moving_variance"]]
+            out += [_dense_rows(np.asarray(a)[:, None], orders[layer.name])[:, 0] for a in found]
+        elif isinstance(layer, Conv2D):
             out += [oihw_to_hwio(arrays["w"]), np.asarray(arrays["b"])]
         elif isinstance(layer, Dense):
             out += [_dense_rows(arrays["w"], orders[layer.name]), np.asarray(arrays["b"])]
@@ -91,8 +108,10 @@ def to_keras(model, dtype=None):
             stack.append(kl.Dropout(layer.rate, **kw))
         elif isinstance(layer, Dense):
             stack.append(kl.Dense(layer.units, **kw))
+        elif isinstance(layer, BatchNormalization):
+            stack.append(kl.BatchNormalization(momentum=layer.momentum, epsilon=layer.epsilon, **kw))
         else:
             raise ValueError(f"{fn}: no Keras equivalent for layer {layer.name!r} ({type(layer).__name__})")
     keras_model = keras.Sequential(stack, name=model.name)
-    keras_model.set_weights([a.astype(dtype) for a in keras_arrays(model)])
+    keras_model.set_weights([a.astype(dtype) for a in keras_arrays(model, "weights")])
     return keras_model

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from .._fast import fusion as _fusion
-from . import conv_layers, layers as dense_layers
+from . import conv_layers, layers as dense_layers, normalization
 from .base import Layer, as_batch
 from .layers import Input
 from .losses import LOSSES, check_labels, softmax_cross_entropy
@@ -37,7 +37,8 @@ __all__ = ["History", "Sequential", "load"]
 
 LAYER_CLASSES = {cls.__name__: cls for cls in (
     conv_layers.Conv2D, conv_layers.MaxPool2D, conv_layers.AvgPool2D, conv_layers.GlobalAvgPool2D,
-    dense_layers.Dense, dense_layers.Flatten, dense_layers.ReLU, dense_layers.Dropout)}
+    dense_layers.Dense, dense_layers.Flatten, dense_layers.ReLU, dense_layers.Dropout,
+    normalization.BatchNormalization)}
 METRICS = ("accuracy",)
 
 
@@ -177,7 +178,7 @@ class Sequential:
         return self.layers[-1].output_shape if self.layers else self.input_shape
 
     def count_params(self):
-        """Total number of trainable parameters (as Keras's ``count_params``)."""
+        """Total number of parameters, as Keras's ``count_params``: the trained ones and batch normalisation's moving statistics."""
         self._require_built("count_params")
         return sum(layer.count_params() for layer in self.layers)
 
@@ -289,22 +290,28 @@ class Sequential:
         return [(f"{layer.name}/{key}", layer.params[key], layer.grads[key])
                 for layer in self.layers for key in layer.params]
 
+    def _weight_slots(self):
+        """``(layer, store, key)`` of every array of :meth:`get_weights`: each layer's params, then its state."""
+        return [(layer, store, key) for layer in self.layers
+                for store in (layer.params, getattr(layer, "state", {})) for key in store]
+
     def get_weights(self):
-        """Every parameter array, layer by layer (``w`` then ``b``), as Keras's ``get_weights``."""
-        return [p for layer in self.layers for p in layer.params.values()]
+        """Every array, layer by layer (``w`` then ``b``; batch normalisation's ``gamma``, ``beta``,
+        moving mean and moving variance), as Keras's ``get_weights``."""
+        return [store[key] for _, store, key in self._weight_slots()]
 
     def set_weights(self, weights):
-        """Replace the parameters by ``weights`` (the order of :meth:`get_weights`)."""
-        current = [(layer, key) for layer in self.layers for key in layer.params]
+        """Replace the weights by ``weights`` (the order of :meth:`get_weights`)."""
+        current = self._weight_slots()
         weights = list(weights)
         if len(weights) != len(current):
             raise ValueError(f"set_weights: weights must be a list of {len(current)} arrays, got {len(weights)}")
-        for (layer, key), value in zip(current, weights):
+        for (layer, store, key), value in zip(current, weights):
             value = np.asarray(value)
-            if value.shape != layer.params[key].shape:
-                raise ValueError(f"set_weights: {layer.name}/{key} must have shape {layer.params[key].shape}, "
+            if value.shape != store[key].shape:
+                raise ValueError(f"set_weights: {layer.name}/{key} must have shape {store[key].shape}, "
                                  f"got {value.shape}")
-            layer.params[key] = np.array(value, dtype=self.dtype)
+            store[key] = np.array(value, dtype=self.dtype)
 
     # -- compile, fit, evaluate, predict ------------------------------------------------
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=None):
@@ -501,7 +508,8 @@ class Sequential:
         """Write the architecture, the weights and the compile settings to one ``.npz`` file; returns its path."""
         if not self.built:
             raise ValueError("save: the model has no weights yet: give it an nn.Input(...) or build(input_shape) first")
-        arrays = {f"{layer.name}/{key}": value for layer in self.layers for key, value in layer.params.items()}
+        arrays = {f"{layer.name}/{key}": value for layer in self.layers
+                  for key, value in (*layer.params.items(), *getattr(layer, "state", {}).items())}
         return write_model_file(path, self.get_config(), arrays)
 
     def __repr__(self):
@@ -513,12 +521,13 @@ def load(path):
     path, config, arrays = read_model_file(path)
     model = Sequential.from_config(config)
     for layer in model.layers:
-        for key in layer.params:
-            stored = arrays[f"{layer.name}/{key}"]
-            if stored.shape != layer.params[key].shape:
-                raise ValueError(
-                    f"load: {path}: {layer.name}/{key} has shape {stored.shape}, expected {layer.params[key].shape}"
-                )
-            layer.params[key] = np.ascontiguousarray(stored)
+        for store in (layer.params, getattr(layer, "state", {})):
+            for key in store:
+                stored = arrays[f"{layer.name}/{key}"]
+                if stored.shape != store[key].shape:
+                    raise ValueError(
+                        f"load: {path}: {layer.name}/{key} has shape {stored.shape}, expected {store[key].shape}"
+                    )
+                store[key] = np.ascontiguousarray(stored)
         layer.dtype = next(iter(layer.params.values())).dtype if layer.params else layer.dtype
     return model

@@ -306,3 +306,80 @@ def test_global_max_pooling_is_float_for_integer_images(data):
     got = ns["global_max_pool2d"](x)
     assert np.asarray(got).dtype.kind == "f", "the statement asks for a float array, also for an integer image"
     np.testing.assert_array_equal(got, x.reshape(*x.shape[:2], -1).max(axis=2).astype(float))
+
+
+# --- exercise 07, part 1: batch normalisation and dropout, both modes, options absent or given ----------
+
+def _bn_shape(draw):
+    if draw(st.booleans()):
+        return (draw(st.integers(1, 5)), draw(st.integers(1, 3)))
+    return (draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+
+
+@SETTINGS
+@given(st.data())
+def test_batchnorm_forward_follows_the_formulas_per_feature(data):
+    ns = cached_solution("07-case-study")
+    shape = _bn_shape(data.draw)
+    x = _array(data.draw, shape, data.draw(st.booleans()))
+    features = shape[1]
+    gamma, beta = np.linspace(0.5, 2.0, features), np.linspace(-1.0, 1.0, features)
+    old_mean, old_var = np.linspace(-2.0, 2.0, features), np.linspace(0.5, 3.0, features)
+    training = data.draw(st.booleans())
+    kwargs = {}
+    _spelled(data.draw, kwargs, "momentum", 0.99, data.draw(st.sampled_from([0.0, 0.5, 0.9, 1.0])))
+    _spelled(data.draw, kwargs, "eps", 1e-3, data.draw(st.sampled_from([1e-5, 0.1, 1.0])))
+    momentum, eps = kwargs.get("momentum", 0.99), kwargs.get("eps", 1e-3)
+    out, mean, var = ns["batchnorm_outputs"](x, gamma, beta, old_mean, old_var, training, **kwargs)
+    # One feature at a time: its values over the batch (and every position), as the statement says.
+    per_feature = np.moveaxis(x.astype(float), 1, 0).reshape(features, -1)
+    for f in range(features):
+        values = per_feature[f]
+        mu, sigma2 = (values.mean(), ((values - values.mean()) ** 2).mean()) if training else (old_mean[f],
+                                                                                              old_var[f])
+        want = gamma[f] * (values - mu) / np.sqrt(sigma2 + eps) + beta[f]
+        np.testing.assert_allclose(np.moveaxis(np.asarray(out), 1, 0).reshape(features, -1)[f], want, rtol=1e-10,
+                                   atol=1e-10)
+        want_mean = momentum * old_mean[f] + (1 - momentum) * mu if training else old_mean[f]
+        want_var = momentum * old_var[f] + (1 - momentum) * sigma2 if training else old_var[f]
+        np.testing.assert_allclose([mean[f], var[f]], [want_mean, want_var], rtol=1e-12, atol=1e-12)
+
+
+@SETTINGS
+@given(st.data())
+def test_batchnorm_backward_is_the_gradient_of_the_training_forward(data):
+    import cnnkit
+
+    ns = cached_solution("07-case-study")
+    shape = _bn_shape(data.draw)
+    x = _array(data.draw, shape, False) + np.arange(np.prod(shape)).reshape(shape) * 0.37  # values apart
+    features = shape[1]
+    gamma, beta = np.linspace(0.5, 2.0, features), np.linspace(-1.0, 1.0, features)
+    dout = np.cos(np.arange(np.prod(shape))).reshape(shape)
+    kwargs = {}
+    _spelled(data.draw, kwargs, "eps", 1e-3, 0.5)
+    dx, dgamma, dbeta = ns["batchnorm_gradients"](x, gamma, beta, dout, **kwargs)
+    stats = (np.zeros(features), np.ones(features), True)
+
+    def out(x=x, gamma=gamma, beta=beta):
+        return ns["batchnorm_outputs"](x, gamma, beta, *stats, **kwargs)[0]
+
+    for got, of, at in [(dx, lambda v: out(x=v), x), (dgamma, lambda v: out(gamma=v), gamma),
+                        (dbeta, lambda v: out(beta=v), beta)]:
+        np.testing.assert_allclose(got, cnnkit.numerical_gradient(of, at, dout), rtol=1e-5, atol=1e-6)
+
+
+@SETTINGS
+@given(st.data())
+def test_dropout_is_the_stated_mask_scaled(data):
+    ns = cached_solution("07-case-study")
+    shape = _bn_shape(data.draw)
+    x = _array(data.draw, shape, data.draw(st.booleans()))
+    rate = data.draw(st.sampled_from([0.0, 0.1, 0.5, 0.9]))
+    training, seed = data.draw(st.booleans()), data.draw(st.integers(0, 2**31))
+    keep = np.random.default_rng(seed).random(shape) >= rate
+    want = x * keep / (1 - rate) if training else x
+    np.testing.assert_allclose(ns["dropout_output"](x, rate, training, seed), want, rtol=1e-12, atol=0)
+    dout = np.cos(np.arange(np.prod(shape))).reshape(shape)
+    np.testing.assert_allclose(ns["dropout_gradient"](x, rate, seed, dout), dout * keep / (1 - rate), rtol=1e-12,
+                               atol=0)

@@ -45,9 +45,15 @@ SKIPPED = ("06-sequential-models",)  # models and values only
 CELL_PARTS = {"03-feature-maps": {"vertical_line_filter": ["vertical_line"]},
               "07-case-study": {"relu": ["relu_forward", "relu_backward"],
                                 "affine": ["affine_forward", "affine_backward"],
-                                "softmax": ["softmax_cross_entropy"]}}
+                                "softmax": ["softmax_cross_entropy"],
+                                "batchnorm_dropout": ["batchnorm_forward", "batchnorm_backward", "dropout_forward",
+                                                      "dropout_backward"]}}
 # Parts graded through a given function of the notebook, not the answer itself.
-ANSWER_OF = {"07-case-study/sgd_momentum": lambda ns: ns["momentum_steps"]}
+ANSWER_OF = {"07-case-study/sgd_momentum": lambda ns: ns["momentum_steps"],
+             "07-case-study/batchnorm_forward": lambda ns: ns["batchnorm_outputs"],
+             "07-case-study/batchnorm_backward": lambda ns: ns["batchnorm_gradients"],
+             "07-case-study/dropout_forward": lambda ns: ns["dropout_output"],
+             "07-case-study/dropout_backward": lambda ns: ns["dropout_gradient"]}
 
 
 class TimedOut(BaseException):
