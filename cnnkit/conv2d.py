@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._fast import map_batch
+from ._fast import map_batch, shifted
 from ._checks import (
     as_float_array,
     as_pair,
@@ -235,8 +235,16 @@ def _dout_matrix(dout, batched):
     return dout.transpose(1, 0, 2, 3).reshape(f, n * ho * wo)
 
 
-def _input_grad(dout_mat, w, x_shape, geom, batched, out=None):
-    """``dx = col2im(w_mat.T @ dout_mat)``; ``out`` may supply the buffer for the product."""
+def _input_grad(dout_mat, w, x_shape, geom, batched, out=None, dout=None):
+    """``dx = col2im(w_mat.T @ dout_mat)``; ``out`` may supply the buffer for the product.
+
+    Given ``dout`` too, a stride-1 convolution in the unbatched layout gets
+    ``dx`` from shifted products instead (:mod:`cnnkit._fast.shifted`).
+    """
+    if dout is not None and not batched:
+        dx = shifted.input_grad(dout, w, x_shape, geom)
+        if dx is not None:
+            return dx
     f, c, kh, kw = w.shape
     dcols = np.matmul(w.reshape(f, c * kh * kw).T, dout_mat, out=out)
     return _col2im(dcols, x_shape, (kh, kw), geom, batched)
@@ -246,6 +254,9 @@ def _conv2d_input_grad(dout, w, x_shape, geom):
     """``dx`` of a convolution: the transposed convolution of ``dout`` with ``w``."""
     _, c, kh, kw = w.shape
     batched = _batched_layout(x_shape[0], c * kh * kw)
+    dx = None if batched else shifted.input_grad(dout, w, x_shape, geom)
+    if dx is not None:
+        return dx
     return _input_grad(_dout_matrix(dout, batched), w, x_shape, geom, batched)
 
 
@@ -291,7 +302,7 @@ def _conv2d_backward_fast(dout, x, w, geom):
     # The column gradients have the shape of cols, whose memory is free now:
     # reusing it saves allocating (and page-faulting) another large buffer.
     # cols is read-only when it is a view of x (1x1 kernels) and is left alone.
-    dx = _input_grad(dout_mat, w, x.shape, geom, batched, out=cols if cols.flags.writeable else None)
+    dx = _input_grad(dout_mat, w, x.shape, geom, batched, out=cols if cols.flags.writeable else None, dout=dout)
     return dx, dw.reshape(w.shape), dout.sum(axis=(0, 2, 3))
 
 
