@@ -8,7 +8,9 @@ The fast path is im2col: every receptive field is copied into a column of a
 matrix (a :func:`numpy.lib.stride_tricks.sliding_window_view` followed by one
 copy), and the convolution becomes a single matrix product done by BLAS. The
 backward pass uses the same columns: ``dw`` is another matrix product and
-``dx`` is the transposed product scattered back onto the input ("col2im").
+``dx`` is the transposed product scattered back onto the input ("col2im"),
+or, in the unbatched layout, shifted products that add up in place
+(:mod:`cnnkit._fast.shifted`).
 
 How many cores and BLAS threads do the work is decided in one place,
 :mod:`cnnkit._fast`: a large batch is cut into one part per CPU, computed
@@ -238,8 +240,8 @@ def _dout_matrix(dout, batched):
 def _input_grad(dout_mat, w, x_shape, geom, batched, out=None, dout=None):
     """``dx = col2im(w_mat.T @ dout_mat)``; ``out`` may supply the buffer for the product.
 
-    Given ``dout`` too, a stride-1 convolution in the unbatched layout gets
-    ``dx`` from shifted products instead (:mod:`cnnkit._fast.shifted`).
+    Given ``dout`` too, the unbatched layout gets ``dx`` from shifted
+    products instead (:mod:`cnnkit._fast.shifted`).
     """
     if dout is not None and not batched:
         dx = shifted.input_grad(dout, w, x_shape, geom)

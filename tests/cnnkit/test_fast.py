@@ -39,7 +39,7 @@ CONV_CASES = [
     ((4, 70, 6, 6), (3, 70, 1, 1), 1, 0, 1),  # C*KH*KW >= 64: the unbatched layout
     ((7, 8, 9, 9), (6, 8, 3, 3), (2, 1), "same", (1, 2)),
     ((1, 2, 5, 5), (2, 2, 3, 3), 1, 1, 1),  # one image: never split
-    # Unbatched, stride 1: dx by shifted products (cnnkit._fast.shifted), with
+    # Unbatched: dx by shifted products (cnnkit._fast.shifted), with
     # padding on one side, a dilation, a non-square kernel.
     ((3, 8, 9, 9), (5, 8, 3, 3), 1, "same", (1, 2)),
     ((4, 16, 7, 6), (3, 16, 2, 3), 1, "same", 1),
@@ -299,6 +299,12 @@ SHIFTED_CASES = [
     ((2, 70, 4, 5), (6, 70, 1, 1), 1, 0, 1),
     ((1, 9, 3, 3), (2, 9, 3, 3), 1, 0, 1),  # Ho = Wo = 1
     ((2, 8, 6, 6), (4, 8, 3, 3), 1, (2, 1), 1),
+    # Strides: one phase per (row, column) remainder, dilations that skip phases.
+    ((8, 9, 12, 12), (6, 9, 3, 3), 2, 1, 1),
+    ((3, 8, 11, 10), (4, 8, 3, 2), (2, 3), 1, 1),
+    ((3, 8, 11, 13), (4, 8, 3, 3), (3, 2), (2, 1), (2, 3)),
+    ((2, 8, 9, 9), (3, 8, 2, 2), 2, 0, 2),
+    ((2, 16, 5, 5), (3, 16, 1, 1), 3, 0, 1),
 ]
 
 
@@ -324,7 +330,7 @@ def test_shifted_input_grad_leaves_what_it_cannot_do_to_col2im(rng):
     conv_module = importlib.import_module("cnnkit.conv2d")
 
     x, w = rng.standard_normal((3, 8, 7, 7)), rng.standard_normal((4, 8, 3, 3))
-    for stride, wk in ((2, w), (1, w.astype(np.float16)), (1, np.where(w > 1.5, np.inf, w))):
+    for stride, wk in ((1, w.astype(np.float16)), (2, np.where(w > 1.5, np.inf, w))):
         _, _, _, geom = conv_module._prepare_conv2d("t", x, w, None, stride, 0, 1)
         dout = rng.standard_normal((3, 4, *geom.out_hw))
         assert shifted.input_grad(dout, wk, x.shape, geom) is None
