@@ -8,7 +8,9 @@ The fast path is im2col: every receptive field is copied into a column of a
 matrix (a :func:`numpy.lib.stride_tricks.sliding_window_view` followed by one
 copy), and the convolution becomes a single matrix product done by BLAS. The
 backward pass uses the same columns: ``dw`` is another matrix product and
-``dx`` is the transposed product scattered back onto the input ("col2im").
+``dx`` is the transposed product scattered back onto the input ("col2im"),
+or, in the unbatched layout, shifted products that add up in place
+(:mod:`cnnkit._fast.shifted`).
 
 How many cores and BLAS threads do the work is decided in one place,
 :mod:`cnnkit._fast`: a large batch is cut into one part per CPU, computed
@@ -23,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._fast import map_batch
+from ._fast import map_batch, shifted
 from ._checks import as_float_array, as_pair, check_ndim, check_shape, output_size_axis, resolve_padding2d, result_dtype
 
 __all__ = ["conv2d", "conv2d_backward"]
@@ -166,16 +168,25 @@ def _batched_layout(n, ckk):
     return ckk < 64 or n == 1
 
 
-def _im2col(x, kernel_hw, geom, batched):
+def _im2col(x, kernel_hw, geom, batched, ones_row=False):
     """The receptive fields as matrix columns (one copy).
 
     Returns ``(N, C*KH*KW, Ho*Wo)`` if ``batched``, else ``(C*KH*KW, N*Ho*Wo)``.
+    ``ones_row`` (batched only) appends a row of ones, ``(N, C*KH*KW + 1,
+    Ho*Wo)``: multiplied by a kernel matrix with the bias as its last column,
+    the product adds the bias itself, which saves a pass over the output.
     """
     win = _windows(x, kernel_hw, geom)
     n, c, ho, wo, kh, kw = win.shape
-    if batched:
-        return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
-    return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)
+    if not batched:
+        return win.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * ho * wo)
+    fields = win.transpose(0, 1, 4, 5, 2, 3)
+    if not ones_row:
+        return fields.reshape(n, c * kh * kw, ho * wo)
+    cols = np.empty((n, c * kh * kw + 1, ho * wo), x.dtype)
+    cols[:, :-1].reshape(fields.shape)[...] = fields
+    cols[:, -1] = 1
+    return cols
 
 
 def _tap_ranges(size, out_size, kernel, stride, dilation, pad_before):
@@ -229,8 +240,16 @@ def _dout_matrix(dout, batched):
     return dout.transpose(1, 0, 2, 3).reshape(f, n * ho * wo)
 
 
-def _input_grad(dout_mat, w, x_shape, geom, batched, out=None):
-    """``dx = col2im(w_mat.T @ dout_mat)``; ``out`` may supply the buffer for the product."""
+def _input_grad(dout_mat, w, x_shape, geom, batched, out=None, dout=None):
+    """``dx = col2im(w_mat.T @ dout_mat)``; ``out`` may supply the buffer for the product.
+
+    Given ``dout`` too, the unbatched layout gets ``dx`` from shifted
+    products instead (:mod:`cnnkit._fast.shifted`).
+    """
+    if dout is not None and not batched:
+        dx = shifted.input_grad(dout, w, x_shape, geom)
+        if dx is not None:
+            return dx
     f, c, kh, kw = w.shape
     dcols = np.matmul(w.reshape(f, c * kh * kw).T, dout_mat, out=out)
     return _col2im(dcols, x_shape, (kh, kw), geom, batched)
@@ -240,6 +259,9 @@ def _conv2d_input_grad(dout, w, x_shape, geom):
     """``dx`` of a convolution: the transposed convolution of ``dout`` with ``w``."""
     _, c, kh, kw = w.shape
     batched = _batched_layout(x_shape[0], c * kh * kw)
+    dx = None if batched else shifted.input_grad(dout, w, x_shape, geom)
+    if dx is not None:
+        return dx
     return _input_grad(_dout_matrix(dout, batched), w, x_shape, geom, batched)
 
 
@@ -249,14 +271,15 @@ def _conv2d_forward(x, w, b, geom, out=None):
     f, c, kh, kw = w.shape
     ho, wo = geom.out_hw
     batched = _batched_layout(n, c * kh * kw)
-    cols = _im2col(x, (kh, kw), geom, batched)
+    with_bias = batched and b is not None
+    cols = _im2col(x, (kh, kw), geom, batched, ones_row=with_bias)
     w_mat = w.reshape(f, c * kh * kw)
     if out is None:
         out = np.empty((n, f, ho, wo), x.dtype)
     if batched:
+        if with_bias:  # the bias as one more column of the kernel, against the row of ones
+            w_mat = np.concatenate([w_mat, b[:, None]], axis=1)
         np.matmul(w_mat, cols, out=out.reshape(n, f, ho * wo))
-        if b is not None:
-            out += b[:, None, None]
         return out
     prod = (w_mat @ cols).reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
     if b is None:
@@ -284,7 +307,7 @@ def _conv2d_backward_fast(dout, x, w, geom):
     # The column gradients have the shape of cols, whose memory is free now:
     # reusing it saves allocating (and page-faulting) another large buffer.
     # cols is read-only when it is a view of x (1x1 kernels) and is left alone.
-    dx = _input_grad(dout_mat, w, x.shape, geom, batched, out=cols if cols.flags.writeable else None)
+    dx = _input_grad(dout_mat, w, x.shape, geom, batched, out=cols if cols.flags.writeable else None, dout=dout)
     return dx, dw.reshape(w.shape), dout.sum(axis=(0, 2, 3))
 
 

@@ -20,6 +20,10 @@ spread over every function:
 :mod:`cnnkit._fast.fusion`
     Conv2D -> ReLU -> MaxPool2D inside ``fit``, ``evaluate`` and
     ``predict``: pooling first, then bias and ReLU on the smaller map.
+:mod:`cnnkit._fast.shifted`
+    A convolution's input gradient without col2im: one BLAS product per
+    kernel tap that adds in place into a channels-last gradient (SciPy's
+    ``gemm``, imported on first use), the stride handled by phases.
 :mod:`cnnkit._fast.pool`
     Max-pooling kernels for windows that tile the input (the common
     ``size == stride`` case): the forward pass keeps each window's
@@ -29,7 +33,7 @@ Nothing here changes a result beyond float rounding, and nothing depends on
 the load: ``tests/cnnkit/test_fast.py`` holds every fast path to the naive
 loops, to numerical gradients and to TensorFlow, with the split forced on.
 Importing this package imports NumPy only; ``threadpoolctl`` is imported
-on the first product.
+on the first product, SciPy on the first shifted input gradient.
 """
 
 from .parallel import batch_parts, map_batch, map_items, max_parts, run_items, run_parts

@@ -144,7 +144,7 @@ class Conv2D(Layer):
             # The columns are not needed any more: their buffer takes the column gradients.
             shape = (rows.stop - rows.start, *x_shape[1:])
             return dw, _input_grad(dout_mat, w, shape, self._geom, batched,
-                                   out=cols if cols.flags.writeable else None)
+                                   out=cols if cols.flags.writeable else None, dout=dout[rows])
 
         grads = map_items(part, parts, get_num_threads())
         dw = grads[0][0] if len(grads) == 1 else sum(g[0] for g in grads)

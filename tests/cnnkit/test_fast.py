@@ -5,6 +5,7 @@ gradients and TensorFlow, with the batch split forced on (as on a quiet
 machine) whatever the load of the machine running the tests.
 """
 
+import importlib
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ import pytest
 
 import cnnkit
 from cnnkit import _fast, nn
-from cnnkit._fast import parallel, threads
+from cnnkit._fast import parallel, shifted, threads
 from cnnkit.naive import conv2d_backward_naive, conv2d_naive, max_pool2d_backward_naive, max_pool2d_naive
 
 from . import test_nn_model
@@ -38,6 +39,10 @@ CONV_CASES = [
     ((4, 70, 6, 6), (3, 70, 1, 1), 1, 0, 1),  # C*KH*KW >= 64: the unbatched layout
     ((7, 8, 9, 9), (6, 8, 3, 3), (2, 1), "same", (1, 2)),
     ((1, 2, 5, 5), (2, 2, 3, 3), 1, 1, 1),  # one image: never split
+    # Unbatched: dx by shifted products (cnnkit._fast.shifted), with
+    # padding on one side, a dilation, a non-square kernel.
+    ((3, 8, 9, 9), (5, 8, 3, 3), 1, "same", (1, 2)),
+    ((4, 16, 7, 6), (3, 16, 2, 3), 1, "same", 1),
 ]
 
 
@@ -286,3 +291,68 @@ def test_a_forked_child_can_still_split(monkeypatch, rng):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         got = pool.apply_async(cnnkit.conv2d, (x, w)).get(timeout=60)
     np.testing.assert_array_equal(got, want)
+
+
+SHIFTED_CASES = [
+    ((3, 8, 9, 9), (5, 8, 3, 3), 1, "same", (1, 2)),
+    ((4, 16, 7, 6), (3, 16, 2, 3), 1, "same", 1),
+    ((2, 70, 4, 5), (6, 70, 1, 1), 1, 0, 1),
+    ((1, 9, 3, 3), (2, 9, 3, 3), 1, 0, 1),  # Ho = Wo = 1
+    ((2, 8, 6, 6), (4, 8, 3, 3), 1, (2, 1), 1),
+    # Strides: one phase per (row, column) remainder, dilations that skip phases.
+    ((8, 9, 12, 12), (6, 9, 3, 3), 2, 1, 1),
+    ((3, 8, 11, 10), (4, 8, 3, 2), (2, 3), 1, 1),
+    ((3, 8, 11, 13), (4, 8, 3, 3), (3, 2), (2, 1), (2, 3)),
+    ((2, 8, 9, 9), (3, 8, 2, 2), 2, 0, 2),
+    ((2, 16, 5, 5), (3, 16, 1, 1), 3, 0, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation", SHIFTED_CASES)
+def test_shifted_input_grad_matches_col2im_and_the_loops(rng, dtype, x_shape, w_shape, stride, padding, dilation):
+    conv_module = importlib.import_module("cnnkit.conv2d")
+
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    x, w, _, geom = conv_module._prepare_conv2d("t", x, w, None, stride, padding, dilation)
+    dout = rng.standard_normal((x_shape[0], w_shape[0], *geom.out_hw)).astype(dtype)
+    got = shifted.input_grad(dout, w, x.shape, geom)
+    assert got is not None and got.dtype == dtype and got.shape == x.shape and got.flags.c_contiguous
+    batched = conv_module._batched_layout(x_shape[0], np.prod(w_shape[1:]))
+    col2im = conv_module._input_grad(conv_module._dout_matrix(dout, batched), w, x.shape, geom, batched)
+    want = conv2d_backward_naive(dout, x, w, stride, padding, dilation)[0]
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(col2im, want, rtol=tol, atol=tol)
+
+
+def test_shifted_input_grad_leaves_what_it_cannot_do_to_col2im(rng):
+    conv_module = importlib.import_module("cnnkit.conv2d")
+
+    x, w = rng.standard_normal((3, 8, 7, 7)), rng.standard_normal((4, 8, 3, 3))
+    for stride, wk in ((1, w.astype(np.float16)), (2, np.where(w > 1.5, np.inf, w))):
+        _, _, _, geom = conv_module._prepare_conv2d("t", x, w, None, stride, 0, 1)
+        dout = rng.standard_normal((3, 4, *geom.out_hw))
+        assert shifted.input_grad(dout, wk, x.shape, geom) is None
+    # An infinite weight: the same infinities and NaNs as the loops (col2im), none from the zero rows.
+    w_inf = w.copy()
+    w_inf[1, 2, 0, 1] = np.inf
+    dout = rng.standard_normal((3, 4, 5, 5))
+    got = cnnkit.conv2d_backward(dout, x, w_inf)[0]
+    want = conv2d_backward_naive(dout, x, w_inf)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def test_shifted_products_set_scipys_blas_threads_too():
+    """After the first use, blas_threads sets SciPy's BLAS as well: no product runs on threads it did not choose."""
+    code = ("import numpy as np, cnnkit; from cnnkit._fast import threads; "
+            "x, w = np.ones((2, 8, 6, 6), np.float32), np.ones((4, 8, 3, 3), np.float32); "
+            "cnnkit.conv2d_backward(np.ones((2, 4, 4, 4), np.float32), x, w); "
+            "import threadpoolctl; "
+            "with threads.blas_threads(1): "
+            "print(sorted({c.num_threads for c in threadpoolctl.ThreadpoolController().select(user_api='blas').lib_controllers}))")
+    pytest.importorskip("threadpoolctl")
+    pytest.importorskip("scipy")
+    done = subprocess.run([sys.executable, "-c", code.replace("; with", "\nwith").replace(": print", ":\n    print")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[1]"
