@@ -265,12 +265,28 @@ def colour_patches(size=32, val_fraction=0.1, test_fraction=0.3, seed=0, layout=
     ['china', 'flower', 'grace_hopper']
     """
     fn = "colour_patches"
-    size = as_int(size, "size", fn)
-    block = as_int(block, "block", fn)
     if layout not in ("NHWC", "NCHW"):
         raise ValueError(f"{fn}: layout must be 'NHWC' or 'NCHW', got {layout!r}")
+    squares, labels, _ = _colour_squares(size, block, fn)
+    per_square = squares.shape[1]  # block * block patches
+    out = []
+    for index in stratified_split(labels, val_fraction, test_fraction, seed):
+        x = squares[index].reshape(-1, *squares.shape[2:])
+        if layout == "NCHW":
+            x = x.transpose(0, 3, 1, 2)
+        out += [np.ascontiguousarray(x), np.repeat(labels[index], per_square)]
+    return Split(*out)
+
+
+def _colour_squares(size, block, fn):
+    """``(squares (S, block*block, size, size, 3), labels (S,), grids {photo: (rows, cols)})``.
+
+    Squares are listed photo by photo, row by row; their patches row by row.
+    """
+    size = as_int(size, "size", fn)
+    block = as_int(block, "block", fn)
     side = block * size
-    squares, labels = [], []
+    squares, labels, grids = [], [], {}
     for label, name in enumerate(PHOTOS):
         rgb = sample_image(name, gray=False)
         rows, cols = rgb.shape[0] // side, rgb.shape[1] // side
@@ -281,15 +297,37 @@ def colour_patches(size=32, val_fraction=0.1, test_fraction=0.3, seed=0, layout=
         # (square row, square col, patch row, patch col, y, x, channel)
         squares.append(cut.transpose(0, 3, 1, 4, 2, 5, 6).reshape(rows * cols, block * block, size, size, 3))
         labels.append(np.full(rows * cols, label, dtype=np.int64))
-    squares, labels = np.concatenate(squares), np.concatenate(labels)
-    parts = stratified_split(labels, val_fraction, test_fraction, seed)
-    out = []
-    for index in parts:
-        x = squares[index].reshape(-1, size, size, 3)
-        if layout == "NCHW":
-            x = x.transpose(0, 3, 1, 2)
-        out += [np.ascontiguousarray(x), np.repeat(labels[index], block * block)]
-    return Split(*out)
+        grids[name] = (rows, cols)
+    return np.concatenate(squares), np.concatenate(labels), grids
+
+
+def colour_patch_map(size=32, val_fraction=0.1, test_fraction=0.3, seed=0, block=2):
+    """Which part each square of each photo goes to in :func:`colour_patches`.
+
+    The arguments are those of :func:`colour_patches`. Square ``(r, c)`` of
+    a photo covers rows ``r * block * size`` to ``(r + 1) * block * size``
+    (excluded) and the same columns for ``c``.
+
+    Returns
+    -------
+    dict
+        ``{photo: (rows, cols) int64}``: 0 training, 1 validation, 2 test.
+
+    Examples
+    --------
+    >>> parts = colour_patch_map()
+    >>> parts["flower"].shape, int((parts["flower"] == 2).sum())
+    ((6, 10), 18)
+    """
+    _, labels, grids = _colour_squares(size, block, "colour_patch_map")
+    where = np.zeros(len(labels), dtype=np.int64)
+    for part, index in enumerate(stratified_split(labels, val_fraction, test_fraction, seed)):
+        where[index] = part
+    out, start = {}, 0
+    for name, (rows, cols) in grids.items():
+        out[name] = where[start:start + rows * cols].reshape(rows, cols)
+        start += rows * cols
+    return out
 
 
 CIFAR10_FOLDER = "cifar-10-batches-py"

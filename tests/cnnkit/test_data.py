@@ -137,6 +137,24 @@ def test_colour_patches_split_has_no_spatial_overlap():
     assert not (pixels[0] & pixels[1] or pixels[0] & pixels[2] or pixels[1] & pixels[2])
 
 
+def test_colour_patch_map_matches_the_patches():
+    parts = data.colour_patch_map()
+    assert {name: m.shape for name, m in parts.items()} == {"china": (6, 10), "flower": (6, 10),
+                                                          "grace_hopper": (9, 8)}
+    split = data.colour_patches()
+    for part, y in enumerate(split[1::2]):
+        counts = [4 * int((parts[name] == part).sum()) for name in data.PHOTOS]
+        assert np.bincount(y, minlength=3).tolist() == counts
+    # the patches of the first test square of the flower: its four 32x32 quarters, row by row
+    r, c = np.argwhere(parts["flower"] == 2)[0]
+    flower = data.sample_image("flower", gray=False)[64 * r:64 * r + 64, 64 * c:64 * c + 64]
+    first = np.flatnonzero(split.y_test == 1)[:4]
+    for k, (i, j) in enumerate([(0, 0), (0, 32), (32, 0), (32, 32)]):
+        np.testing.assert_array_equal(split.x_test[first[k]], flower[i:i + 32, j:j + 32])
+    with pytest.raises(TypeError, match="colour_patch_map: block must be an int"):
+        data.colour_patch_map(block=None)
+
+
 def test_colour_patches_options():
     first = data.colour_patches(seed=0)
     again = data.colour_patches(seed=0)
