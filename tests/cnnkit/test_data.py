@@ -103,7 +103,7 @@ def test_to_gray_weights_and_shapes():
         data.to_gray(np.zeros((2, 2)))
 
 
-def _patch_origins(size=32, block=2, seed=0):
+def _patch_origins(size=32, block=2, seed=0, val_fraction=0.1):
     """Where each patch of colour_patches comes from: (photo, top, left), part by part, recomputed."""
     labels, origins = [], []
     for label, name in enumerate(data.PHOTOS):
@@ -114,18 +114,24 @@ def _patch_origins(size=32, block=2, seed=0):
                 labels.append(label)
                 origins.append([(label, r * side + i * size, c * side + j * size)
                                 for i in range(block) for j in range(block)])
-    parts = data.stratified_split(np.array(labels), 0.1, 0.3, seed)
+    parts = data.stratified_split(np.array(labels), val_fraction, 0.3, seed)
     return [[o for k in index for o in origins[k]] for index in parts]
 
 
-def test_colour_patches_split_has_no_spatial_overlap():
-    split = data.colour_patches()
-    assert [len(x) for x in split[::2]] == [460, 76, 232]
+@pytest.mark.parametrize("val_fraction, sizes, counts", [
+    (0.1, [460, 76, 232], [[144, 144, 172], [24, 24, 28], [72, 72, 88]]),  # the defaults
+    # the colour-images page: validation twice as large, taken from training; the same test squares
+    (0.2, [384, 152, 232], [[120, 120, 144], [48, 48, 56], [72, 72, 88]]),
+])
+def test_colour_patches_split_has_no_spatial_overlap(val_fraction, sizes, counts):
+    split = data.colour_patches(val_fraction=val_fraction)
+    assert [len(x) for x in split[::2]] == sizes
     assert split.x_train.shape[1:] == (32, 32, 3) and split.x_train.dtype == np.float32
-    assert [np.bincount(y).tolist() for y in split[1::2]] == [[144, 144, 172], [24, 24, 28], [72, 72, 88]]
+    assert [np.bincount(y).tolist() for y in split[1::2]] == counts
+    np.testing.assert_array_equal(split.x_test, data.colour_patches().x_test)
     photos = {name: data.sample_image(name, gray=False) for name in data.PHOTOS}
     pixels = []
-    for x, y, origins in zip(split[::2], split[1::2], _patch_origins()):
+    for x, y, origins in zip(split[::2], split[1::2], _patch_origins(val_fraction=val_fraction)):
         assert len(origins) == len(x)
         part = set()
         for image, label, (photo, top, left) in zip(x, y, origins):
@@ -137,11 +143,12 @@ def test_colour_patches_split_has_no_spatial_overlap():
     assert not (pixels[0] & pixels[1] or pixels[0] & pixels[2] or pixels[1] & pixels[2])
 
 
-def test_colour_patch_map_matches_the_patches():
-    parts = data.colour_patch_map()
+@pytest.mark.parametrize("val_fraction", [0.1, 0.2])
+def test_colour_patch_map_matches_the_patches(val_fraction):
+    parts = data.colour_patch_map(val_fraction=val_fraction)
     assert {name: m.shape for name, m in parts.items()} == {"china": (6, 10), "flower": (6, 10),
                                                           "grace_hopper": (9, 8)}
-    split = data.colour_patches()
+    split = data.colour_patches(val_fraction=val_fraction)
     for part, y in enumerate(split[1::2]):
         counts = [4 * int((parts[name] == part).sum()) for name in data.PHOTOS]
         assert np.bincount(y, minlength=3).tolist() == counts
