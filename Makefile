@@ -137,9 +137,10 @@ test-chapter: setup system-deps
 exercises: setup
 	$(BIN)/python -m autograder release $(ASSIGNMENT)
 
-# The first cell of every chapter, generated from `repository:` in _config.yml.
+# The first cell of every notebook page (the chapters and the unnumbered
+# lessons), generated from `repository:` in _config.yml.
 colab-cells: setup
-	$(BIN)/python book/_ext/course.py colab-cells book/[0-9][0-9]-*.ipynb
+	$(BIN)/python book/_ext/course.py colab-cells book/*.ipynb
 
 check-exercises: setup
 	$(BIN)/python -m autograder release --check $(ASSIGNMENT)
