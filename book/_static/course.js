@@ -19,7 +19,7 @@
   // Wide tables and outputs scroll inside their box: reachable from the
   // keyboard too (a scrollable region needs a tab stop and a name).
   function markScrollingOutputs() {
-    document.querySelectorAll(".cell_output *, .output *, table").forEach(function (box) {
+    document.querySelectorAll(".cell_output *, .output *, table, div.highlight pre").forEach(function (box) {
       var style = window.getComputedStyle(box);
       var scrollable = style.overflowX === "auto" || style.overflowX === "scroll";
       if (scrollable && box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) {
