@@ -316,12 +316,16 @@ def _bn_shape(draw):
     return (draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3)))
 
 
+def _bn_case(data):
+    """Exercise 07's solution, a drawn (N, F) or (N, C, H, W) shape and an input of that shape."""
+    shape = _bn_shape(data.draw)
+    return cached_solution("07-case-study"), shape, _array(data.draw, shape, data.draw(st.booleans()))
+
+
 @SETTINGS
 @given(st.data())
 def test_batchnorm_forward_follows_the_formulas_per_feature(data):
-    ns = cached_solution("07-case-study")
-    shape = _bn_shape(data.draw)
-    x = _array(data.draw, shape, data.draw(st.booleans()))
+    ns, shape, x = _bn_case(data)
     features = shape[1]
     gamma, beta = np.linspace(0.5, 2.0, features), np.linspace(-1.0, 1.0, features)
     old_mean, old_var = np.linspace(-2.0, 2.0, features), np.linspace(0.5, 3.0, features)
@@ -372,9 +376,7 @@ def test_batchnorm_backward_is_the_gradient_of_the_training_forward(data):
 @SETTINGS
 @given(st.data())
 def test_dropout_is_the_stated_mask_scaled(data):
-    ns = cached_solution("07-case-study")
-    shape = _bn_shape(data.draw)
-    x = _array(data.draw, shape, data.draw(st.booleans()))
+    ns, shape, x = _bn_case(data)
     rate = data.draw(st.sampled_from([0.0, 0.1, 0.5, 0.9]))
     training, seed = data.draw(st.booleans()), data.draw(st.integers(0, 2**31))
     keep = np.random.default_rng(seed).random(shape) >= rate
