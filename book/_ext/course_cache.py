@@ -2,9 +2,11 @@
 
 jupyter-cache (`execute.cache` in `_config.yml`) keys a notebook on its own
 code only, and Sphinx re-reads a page only when its file changed: after an
-edit of `cnnkit`, of the pinned requirements or of `_config.yml`, a build
-would show the old outputs and run none of the chapters' hidden checks. So
-the build hashes those files with the chapters (`execution_key`); when the
+edit of `cnnkit`, of the pinned requirements or of `_config.yml`, or with
+another number of threads for TensorFlow or BLAS (the Makefile sets them;
+float sums in another order), a build would show the old outputs and run
+none of the chapters' hidden checks. So the build hashes those files and
+variables with the chapters (`execution_key`); when the
 hash differs from the one stored in the cache folder, it empties the cache
 and re-reads every page, so that every chapter is executed again.
 """
@@ -12,6 +14,7 @@ and re-reads every page, so that every chapter is executed again.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -22,12 +25,17 @@ logger = logging.getLogger(__name__)
 
 # Relative to the book's root (the repository): what a chapter's outputs depend on.
 KEYED = ("book/*.ipynb", "cnnkit/**/*.py", "requirements.txt", "pyproject.toml", "_config.yml")
+# Environment variables that change a chapter's numbers (the order of float sums).
+KEYED_ENVIRONMENT = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 KEY_FILE = "course-execution-key.txt"
 
 
-def execution_key(root: Path) -> str:
-    """SHA-256 of the paths and contents of the files in ``KEYED`` under ``root``."""
+def execution_key(root: Path, environ=None) -> str:
+    """SHA-256 of the paths and contents of the files in ``KEYED`` under ``root``, and of ``KEYED_ENVIRONMENT``."""
+    environ = os.environ if environ is None else environ
     digest = hashlib.sha256()
+    for name in KEYED_ENVIRONMENT:
+        digest.update(f"{name}={environ.get(name, '')}".encode() + b"\0")
     files = sorted({path for pattern in KEYED for path in Path(root).glob(pattern)
                     if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts})
     for path in files:

@@ -66,3 +66,13 @@ def test_execution_key_follows_what_changes_a_chapters_outputs(tmp_path):
         key = changed
     shutil.rmtree(tmp_path / "cnnkit" / "ops")
     assert course_cache.execution_key(tmp_path) != key
+
+
+def test_execution_key_follows_the_thread_counts_that_order_float_sums(tmp_path):
+    write(tmp_path / "book" / "01-a.ipynb", "1")
+    quiet = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "HOME": "/a", "TERM": "x"}
+    key = course_cache.execution_key(tmp_path, quiet)
+    assert course_cache.execution_key(tmp_path, {**quiet, "HOME": "/b", "TERM": "y"}) == key
+    for name in course_cache.KEYED_ENVIRONMENT:
+        assert course_cache.execution_key(tmp_path, {**quiet, name: "2"}) != key, f"{name} orders float sums"
+    assert course_cache.execution_key(tmp_path, {}) != key  # unset is TensorFlow's own choice, not 1
