@@ -101,7 +101,9 @@ def mutated_release(draw):
         if action == "retype":
             cells[index]["cell_type"] = draw(st.one_of(st.sampled_from(["code", "markdown", "raw"]), JSON))
         elif action == "retag":
-            cells[index].setdefault("metadata", {})["nbgrader"] = draw(st.one_of(NBGRADER, JSON))
+            if not isinstance(cells[index].get("metadata"), dict):  # an added cell's metadata may be any JSON
+                cells[index]["metadata"] = {}
+            cells[index]["metadata"]["nbgrader"] = draw(st.one_of(NBGRADER, JSON))
         elif action == "duplicate":
             cells.insert(index, copy.deepcopy(cells[index]))
         elif action == "drop":
