@@ -1,4 +1,4 @@
-"""What both benchmarks share: the load line, the peak GEMM rate, and the ``--hog`` process.
+"""What both benchmarks share: TensorFlow's own threads, the load line, the peak GEMM rate, the ``--hog`` process.
 
 The GEMM bound of an op is the time its matrix products alone would take
 at the best float32 matrix-product rate measured on this machine at the
@@ -16,6 +16,12 @@ import sys
 import time
 
 import numpy as np
+
+# TensorFlow as its users run it, with its own thread pools: the Makefile's one-thread setting (for
+# the test suite's shared cores) would handicap the library cnnkit is compared with. Both benchmarks
+# import this module before TensorFlow.
+for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.pop(_name, None)
 
 
 def load_text():

@@ -33,10 +33,6 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# TensorFlow as its users run it, with its own thread pools: the Makefile's one-thread setting (for
-# the test suite's shared cores) would handicap the library cnnkit is compared with.
-for _name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-    os.environ.pop(_name, None)
 
 import numpy as np  # noqa: E402
 
