@@ -28,7 +28,7 @@ import pytest
 # A test whose file is named here, and that uses one of the fixtures named
 # (or any fixture, for None), goes in the group named, in this order.
 LONG_GROUPS = [
-    ("tests/book/test_book.py", ("book", "html"), "real-book"),  # the strict build executes the chapters
+    ("tests/book/test_book.py", ("book",), "real-book"),  # the strict build executes the chapters
     ("tests/book/test_chapter_features.py", ("fixture_book",), "fixture-book"),
     ("tests/book/test_chapter_features.py", ("bad_book",), "bad-book"),
     ("tests/book/test_chapter_execution.py", ("failing_book",), "failing-book"),
@@ -39,6 +39,10 @@ LONG_GROUPS = [
 SPREAD = ("tests/book/test_book.py", "tests/book/test_chapter_features.py", "tests/book/test_chapter_execution.py",
           "tests/pipeline/test_exercises.py")
 BOOK = "tests/book/"
+# Tests that read the strict build's pages (the `html` fixture) wait for it; they go last, one group per page
+# (its tests share one page load, test_book.py), so that both workers open the pages once the build is done,
+# instead of one worker running the build and then every page.
+BUILT_PAGES = "tests/book/test_book.py"
 # Not in `make test-fast` (marked slow): what grades in the sandbox through the grade command, trains a
 # Keras model or starts nbgrader, tens of seconds to minutes each (measured with --durations).
 SLOW = ("tests/pipeline/test_exercises.py::test_exercises_match_a_fresh_generation",
@@ -88,9 +92,13 @@ def _fixtures(path: str) -> dict[str, frozenset[str]]:
 
 
 def _group(nodeid: str) -> tuple[int, str]:
-    """``(rank, group)`` of a test: rank orders the groups (longest first); a spread test is its own group."""
+    """``(rank, group)`` of a test: rank orders the groups (longest first, the built book's pages last); a spread
+    test is its own group."""
     path, _, rest = nodeid.partition("::")
     fixtures = _fixtures(path).get(re.split(r"[\[@]", rest)[0], frozenset()) if path.endswith(".py") else frozenset()
+    if path == BUILT_PAGES and "html" in fixtures:
+        page = re.search(r"\[(.+)\]$", rest)
+        return len(LONG_GROUPS) + 2, f"built-page[{page.group(1)}]" if page else nodeid
     for rank, (prefix, wanted, group) in enumerate(LONG_GROUPS):
         if path.startswith(prefix) and (wanted is None or set(wanted) & fixtures):
             return rank, group or path

@@ -273,9 +273,14 @@ class OfflineBrowser:
         report.links = found["links"]
         report.broken_links = broken_local_links(report.links)
         if screenshot is not None:
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True, timeout=60_000)
+            save_screenshot(page, screenshot)
         return report, page
+
+
+def save_screenshot(page, path: Path) -> None:
+    """The whole length of the live ``page``, as a PNG at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True, timeout=60_000)
 
 
 @contextmanager
