@@ -47,7 +47,11 @@ def _parser():
                        help="also write the scores into this nbgrader gradebook.db (formgrader, nbgrader export)")
     grade.add_argument("--roster", metavar="FILE",
                        help="class list exported from Canvas or Moodle: canvas.csv and moodle.csv name its people")
-    grade.add_argument("--due", metavar="TIME", help="due time, e.g. 2026-12-01T23:59 (UTC unless an offset is given)")
+    grade.add_argument("--due", metavar="TIME",
+                       help="due time, e.g. 2026-12-01T23:59 (in --timezone's zone unless an offset is given)")
+    grade.add_argument("--timezone", metavar="ZONE", default="UTC",
+                       help="IANA zone, e.g. Europe/Berlin, of the times that name no offset: --due, the roster's "
+                            "submission times, nbgrader's timestamp.txt (default: UTC)")
     grade.add_argument("--late-penalty", metavar="RATE",
                        help="e.g. 10%%/day or 2%%/hour of the points earned, per started day or hour, up to 100%%")
 
@@ -124,7 +128,7 @@ def main(argv=None):
             limits = Limits(**{name: getattr(args, name) for _, name, _, _, _ in Limits.options()})
             from .exports import Options, finish
 
-            options = Options(args.due, args.late_penalty, args.roster, args.gradebook)
+            options = Options(args.due, args.late_penalty, args.roster, args.gradebook, args.timezone)
             try:
                 options.check()  # before grading: a typo in an option costs no run
             except ValueError as exc:

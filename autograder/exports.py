@@ -28,10 +28,11 @@ class Options:
     late_penalty: str | None = None
     roster: str | None = None
     gradebook: str | None = None
+    timezone: str = "UTC"
 
     def check(self):
         """Parse the options before any grading: raise ``ValueError`` naming the bad one."""
-        policy = late.policy(self.due, self.late_penalty)
+        policy = late.policy(self.due, self.late_penalty, self.timezone)
         roster = lms.read_roster(self.roster) if self.roster else None
         if self.gradebook is not None and "://" not in self.gradebook:
             path = Path(self.gradebook)
@@ -41,15 +42,16 @@ class Options:
         return policy, roster
 
 
-def submission_times(submissions, assignment, roster=None, matched=None):
+def submission_times(submissions, assignment, roster=None, matched=None, zone="UTC"):
     """Student -> submission time (naive UTC ``datetime``) or a ``str`` saying why it is unknown.
 
-    nbgrader's ``timestamp.txt`` wins; else the roster's submission-time column.
+    nbgrader's ``timestamp.txt`` wins; else the roster's submission-time
+    column. Times without an offset are read in ``zone`` (``--timezone``).
     """
     times = {}
     for submission in submissions:
         try:
-            when = late.read_timestamp(submission.path, assignment)
+            when = late.read_timestamp(submission.path, assignment, zone)
         except ValueError as exc:
             times[submission.student] = str(exc)
             continue
@@ -59,7 +61,7 @@ def submission_times(submissions, assignment, roster=None, matched=None):
             column = next((c for c in SUBMITTED_COLUMNS if cells.get(c, "-") != "-"), None)
             if column:
                 try:
-                    when = late.parse_time(cells[column], f"the roster's {column!r}")
+                    when = late.parse_time(cells[column], f"the roster's {column!r}", zone)
                 except ValueError as exc:
                     when = str(exc)
         times[submission.student] = when if when is not None else "no timestamp.txt and no time in the roster"
@@ -73,7 +75,7 @@ def finish(out, assignment, rows, parts, source_path, submissions_dir, options, 
         return rows
     submissions = collect(submissions_dir, assignment, Path(source_path).name)
     matched = lms.match(roster, [s.student for s in submissions])[0] if roster is not None else None
-    times = submission_times(submissions, assignment, roster, matched)
+    times = submission_times(submissions, assignment, roster, matched, options.timezone)
     rows = late.apply(rows, times, policy)
     if roster is not None:
         rows, problems, by_person = lms.annotate(roster, rows)

@@ -4,8 +4,14 @@
 line. A submission's time comes from nbgrader's ``timestamp.txt`` (next to
 the notebook in ``<student>/<assignment>/``, written by ``nbgrader collect``)
 or from the roster exported from the LMS (a column such as Moodle's
-``Last modified (submission)``). Times without a zone are UTC, as nbgrader
-writes them.
+``Last modified (submission)``). A time without an offset is read in the
+zone of ``--timezone`` (an IANA name such as ``Europe/Berlin``; UTC by
+default): the due time an instructor types and an LMS export's wording are
+in local time. nbgrader writes its exchange's zone's abbreviation
+(``2026-12-01 23:59:00.000000 CET`` with ``Exchange.timezone`` set); an
+abbreviation other than UTC's is read only when it is the one ``--timezone``
+uses at that time, and is otherwise an error naming it, never a time read in
+the wrong zone.
 
 Every started day (or hour) late costs the rate, as a fraction of the
 points earned, capped at 100 %: 10 %/day and 25 hours late lose 20 %. The
@@ -21,11 +27,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TIMESTAMP_FILE = "timestamp.txt"
 MAX_TIMESTAMP_BYTES = 200
 UNIT_SECONDS = {"day": 86400.0, "hour": 3600.0}
 PENALTY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*/\s*(day|hour)s?\s*$", re.IGNORECASE)
+# A zone's name or abbreviation after the time (nbgrader's %Z): "UTC", "CET", "Europe/Berlin"; not AM or PM.
+TRAILING_ZONE = re.compile(r"^(?P<time>.*[0-9.])\s+(?P<zone>(?!(?:AM|PM)$)[A-Za-z][A-Za-z_+\-/]*)$", re.IGNORECASE)
+UTC_NAMES = ("UTC", "GMT", "Z", "ETC/UTC")
 
 
 @dataclass(frozen=True)
@@ -47,26 +57,58 @@ class LatePolicy:
         return min(self.cap, self.rate * self.units_late(submitted))
 
 
-def parse_time(text, argument="time"):
-    """A UTC ``datetime`` (naive) from ISO 8601, nbgrader's ``timestamp.txt`` or an LMS export's wording.
-
-    Raises ``ValueError`` naming ``argument``, what was expected and what came.
-    """
-    raw = str(text).strip()
-    cleaned = re.sub(r"\s+UTC$", "", raw)
+def zone_named(name, argument="--timezone"):
+    """The ``ZoneInfo`` of an IANA zone name; raises ``ValueError`` naming ``argument`` for any other text."""
     try:
-        when = datetime.fromisoformat(cleaned)
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"{argument} must be an IANA time zone such as Europe/Berlin, America/New_York or UTC, "
+                         f"got {str(name)[:80]!r}") from None
+
+
+def _read_clock(text, argument, raw):
+    try:
+        return datetime.fromisoformat(text)
     except ValueError:
         try:
             from dateutil import parser
 
-            when = parser.parse(cleaned)
+            return parser.parse(text)
         except (ValueError, OverflowError, ImportError):
-            raise ValueError(f"{argument} must be a date and time such as 2026-12-01T23:59 (UTC unless it "
-                             f"names an offset), got {raw[:80]!r}") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
-    return when
+            raise ValueError(f"{argument} must be a date and time such as 2026-12-01T23:59 (in --timezone's zone "
+                             f"unless it names an offset), got {raw[:80]!r}") from None
+
+
+def parse_time(text, argument="time", zone="UTC"):
+    """A UTC ``datetime`` (naive) from ISO 8601, nbgrader's ``timestamp.txt`` or an LMS export's wording.
+
+    A time with an offset is converted from it; one that names a zone after
+    it (nbgrader's ``%Z``) is read in that zone when it is UTC or the
+    abbreviation ``zone`` uses at that time; any other time is read in
+    ``zone`` (an IANA name). Raises ``ValueError`` naming ``argument``, what
+    was expected and what came.
+    """
+    raw = str(text).strip()
+    local_zone = zone if isinstance(zone, ZoneInfo) else zone_named(zone)
+    named = TRAILING_ZONE.match(raw)
+    when = _read_clock(named.group("time") if named else raw, argument, raw)
+    if when.tzinfo is None and named:
+        label = named.group("zone")
+        if label.upper() in UTC_NAMES:
+            when = when.replace(tzinfo=timezone.utc)
+        else:
+            # In the hour a clock turns back, the abbreviation tells which of the two readings (fold) it is.
+            readings = [when.replace(tzinfo=local_zone, fold=fold) for fold in (0, 1)]
+            matching = [r for r in readings if label in (r.tzname(), str(local_zone))]
+            if not matching:
+                raise ValueError(f"{argument} was written in the zone {label!r}, which is not what --timezone "
+                                 f"({local_zone}) calls {when:%Y-%m-%d %H:%M} ({readings[0].tzname()}): give "
+                                 f"--timezone the zone it was written in (nbgrader's Exchange.timezone), "
+                                 f"got {raw[:80]!r}")
+            when = matching[0]
+    elif when.tzinfo is None:
+        when = when.replace(tzinfo=local_zone)
+    return when.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def parse_penalty(text, argument="--late-penalty"):
@@ -81,21 +123,26 @@ def parse_penalty(text, argument="--late-penalty"):
     return rate, match.group(2).lower()
 
 
-def policy(due, penalty):
-    """The :class:`LatePolicy` of the command line's ``--due`` and ``--late-penalty`` (None without ``--due``)."""
+def policy(due, penalty, zone="UTC"):
+    """The :class:`LatePolicy` of the command line's ``--due``, ``--late-penalty`` and ``--timezone``.
+
+    None without ``--due``. ``--due`` without an offset is read in ``zone``.
+    """
+    local_zone = zone_named(zone)
     if due is None:
         if penalty is not None:
             raise ValueError(f"--late-penalty needs --due (the due time), got only --late-penalty {penalty}")
         return None
     rate, unit = parse_penalty(penalty) if penalty is not None else (0.0, "day")
-    return LatePolicy(parse_time(due, "--due"), rate, unit)
+    return LatePolicy(parse_time(due, "--due", local_zone), rate, unit)
 
 
-def read_timestamp(notebook_path, assignment):
+def read_timestamp(notebook_path, assignment, zone="UTC"):
     """The time in nbgrader's ``timestamp.txt`` beside a submitted notebook, or None when there is none.
 
-    Only nbgrader's layout (``<student>/<assignment>/<name>.ipynb``) has one.
-    Raises ``ValueError`` when the file is there but holds no time.
+    Only nbgrader's layout (``<student>/<assignment>/<name>.ipynb``) has one;
+    its time is read as :func:`parse_time` reads it in ``zone``. Raises
+    ``ValueError`` when the file is there but holds no time.
     """
     if notebook_path is None or Path(notebook_path).parent.name != assignment:
         return None
@@ -104,7 +151,7 @@ def read_timestamp(notebook_path, assignment):
         return None
     with open(path, "rb") as handle:
         text = handle.read(MAX_TIMESTAMP_BYTES).decode("utf-8", "replace")
-    return parse_time(text, f"{assignment}/{TIMESTAMP_FILE}")
+    return parse_time(text, f"{assignment}/{TIMESTAMP_FILE}", zone)
 
 
 def apply(rows, times, late_policy):

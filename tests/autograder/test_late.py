@@ -1,11 +1,64 @@
 """Late work: due times, penalty rules, nbgrader's timestamp.txt, and the penalty on a row's total."""
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from autograder import late
 from autograder.state import Row
+
+
+def test_times_without_an_offset_are_read_in_the_given_zone():
+    berlin, new_york = "Europe/Berlin", "America/New_York"
+    assert late.parse_time("2026-12-01T23:59", zone=new_york) == datetime(2026, 12, 2, 4, 59)
+    assert late.parse_time("Tuesday, 1 December 2026, 11:59 PM", zone=berlin) == datetime(2026, 12, 1, 22, 59)
+    # nbgrader with Exchange.timezone set writes its zone's abbreviation, in winter and in summer.
+    assert late.parse_time("2026-12-02 00:30:00.000000 CET", zone=berlin) == datetime(2026, 12, 1, 23, 30)
+    assert late.parse_time("2026-07-01 12:00:00.000000 CEST", zone=berlin) == datetime(2026, 7, 1, 10, 0)
+    # An offset, or UTC named, wins over the zone.
+    assert late.parse_time("2026-12-02T00:59+01:00", zone=new_york) == datetime(2026, 12, 1, 23, 59)
+    assert late.parse_time("2026-12-01 23:59:00.000000 UTC", zone=berlin) == datetime(2026, 12, 1, 23, 59)
+    # The hour a clock turns back: the abbreviation tells the two readings apart.
+    assert late.parse_time("2026-11-01 01:30:00.000000 EDT", zone=new_york) == datetime(2026, 11, 1, 5, 30)
+    assert late.parse_time("2026-11-01 01:30:00.000000 EST", zone=new_york) == datetime(2026, 11, 1, 6, 30)
+
+
+def test_a_zone_the_time_was_not_written_in_is_an_error_not_a_wrong_time():
+    # Without --timezone, a CET time read as UTC would make an on-time student an hour late.
+    with pytest.raises(ValueError, match=r"timestamp.txt was written in the zone 'CET'.*--timezone \(UTC\)"):
+        late.parse_time("2026-12-02 00:30:00.000000 CET", "02-convolution/timestamp.txt")
+    with pytest.raises(ValueError, match=r"'CEST', which is not what --timezone \(Europe/Berlin\) calls "
+                                         r"2026-12-02 00:30 \(CET\)"):
+        late.parse_time("2026-12-02 00:30:00.000000 CEST", zone="Europe/Berlin")
+    for bad in ("Berlin", "Mars/Olympus", "", "../../etc/passwd", "UTC+1"):
+        with pytest.raises(ValueError, match=f"--timezone must be an IANA time zone .* got {re.escape(repr(bad))}"):
+            late.policy("2026-12-01T23:59", "10%/day", bad)
+
+
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "Asia/Dubai",
+         "America/St_Johns", "Pacific/Chatham", "Europe/London", "America/Santiago"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),
+       zone=st.sampled_from(ZONES))
+def test_nbgraders_timestamp_in_any_zone_reads_back_as_the_moment_it_was_written(moment, zone):
+    """nbgrader's default format (``%Y-%m-%d %H:%M:%S.%f %Z``) in ``Exchange.timezone``, read with that zone."""
+    utc = moment.replace(tzinfo=timezone.utc)
+    written = utc.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    assert late.parse_time(written, "timestamp.txt", zone) == moment, written
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1)),
+       zone=st.sampled_from(ZONES), shift=st.integers(-14 * 60, 14 * 60))
+def test_a_time_with_an_offset_is_read_as_that_offset_in_any_zone(moment, zone, shift):
+    offset = timezone(timedelta(minutes=shift))
+    written = moment.replace(tzinfo=timezone.utc).astimezone(offset).isoformat()
+    assert late.parse_time(written, "--due", zone) == moment, written
 
 
 def test_times_in_every_wording_become_naive_utc():
@@ -84,12 +137,31 @@ def test_a_flat_folder_takes_each_time_from_the_rosters_submission_column(tmp_pa
     assert times["jane"] == datetime(2026, 12, 2, 10)
     assert times["zoe"] == "no timestamp.txt and no time in the roster"  # Moodle's "-"
     assert times["ann"] == "no timestamp.txt and no time in the roster"
+    # Moodle writes its users' local time: read in --timezone's zone.
+    berlin = exports.submission_times(submissions, "02-convolution", roster, matched, "Europe/Berlin")
+    assert berlin["jane"] == datetime(2026, 12, 2, 9)
+
+
+def test_a_timestamp_in_another_zone_than_timezone_leaves_the_time_unknown_and_says_why(tmp_path):
+    from autograder import exports
+    from autograder.submissions import collect
+
+    folder = tmp_path / "subs" / "ann" / "02-convolution"
+    folder.mkdir(parents=True)
+    (folder / "convolution.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text("2026-12-02 00:30:00.000000 CET\n")
+    submissions = collect(tmp_path / "subs", "02-convolution", "convolution.ipynb")
+    assert "written in the zone 'CET'" in exports.submission_times(submissions, "02-convolution")["ann"]
+    on_time = exports.submission_times(submissions, "02-convolution", zone="Europe/Berlin")["ann"]
+    assert on_time == datetime(2026, 12, 1, 23, 30)
+    assert late.policy("2026-12-02T00:59", None, "Europe/Berlin").penalty(on_time) == 0
 
 
 @pytest.mark.parametrize("options, message", [
     (["--late-penalty", "10%/day"], "--late-penalty needs --due"),
     (["--due", "soon"], "--due must be a date and time"),
     (["--due", "2026-12-01T23:59", "--late-penalty", "ten"], "--late-penalty must be a percentage"),
+    (["--due", "2026-12-01T23:59", "--timezone", "Berlin"], "--timezone must be an IANA time zone"),
 ])
 def test_bad_late_options_stop_the_grade_command_before_it_grades(tmp_path, options, message):
     import subprocess
