@@ -82,8 +82,10 @@ def evaluate(config, predictions, labels):
     try:
         probe.compile_from_config(config)
         probe.run_eagerly = True  # one small batch: tracing a graph would cost more than it saves
+        # test_on_batch runs evaluate's test step on the one batch, without building evaluate's tf.data
+        # pipeline (a fifth of the time: 0.02 s against 0.10 s a call, the same values).
         return {name: float(value) for name, value in
-                probe.evaluate(predictions, labels, batch_size=len(labels), verbose=0, return_dict=True).items()}
+                probe.test_on_batch(predictions, labels, return_dict=True).items()}
     except Exception as exc:  # a loss or metric that cannot run on integer labels against logits
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}".rstrip(": ")
 
