@@ -205,3 +205,21 @@ def test_a_model_that_memorised_the_public_test_digits_loses_every_band():
     finally:
         case_study._io_problem = original
     assert accuracy == 1.0 and problem and "recognises these particular images" in problem
+
+
+def test_the_bands_are_judged_on_one_measurement_of_the_model(monkeypatch):
+    """One prediction of the held-out digits as given and one perturbed, for all three bands (not two per band)."""
+    x_test, y_test = case_study.held_out_split()
+    calls = []
+
+    class Oracle:  # right on every digit: every band passes
+        def predict(self, images, batch_size=None, verbose=0):
+            calls.append(len(images))
+            return np.eye(10)[y_test]
+
+    monkeypatch.setattr(case_study, "_io_problem", lambda model: None)
+    report = grade_part(f"{ASSIGNMENT}/cnn_accuracy", Oracle())
+    assert report.passed == report.total == 3, report.text()
+    assert calls == [len(x_test), len(x_test)]
+    grade_part(f"{ASSIGNMENT}/cnn_accuracy", Oracle())  # another model is measured afresh
+    assert len(calls) == 4
