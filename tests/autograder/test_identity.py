@@ -200,3 +200,20 @@ def test_white_space_an_editor_changes_is_not_an_edit_of_a_course_cell():
         assert any("edited" in f for f in plan(source, source, edited).flags)
 
     check()
+
+
+@pytest.mark.parametrize("lines", [False, True])
+def test_plain_removes_exactly_every_control_format_and_surrogate_code_point(lines):
+    """The table filled as characters come, checked against a scan of every code point (and kept bounded)."""
+    import sys
+    import unicodedata
+
+    from autograder import untrusted_text
+
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    removed = {ch for ch in every if unicodedata.category(ch) in ("Cc", "Cf", "Cs")} - set("\u200c\u200d\n\t\r")
+    expected = "".join(" " if ch in "\n\t\r" and not lines else ch for ch in every if ch not in removed)
+    table = untrusted_text._Removals(lines)
+    assert every.translate(table) == expected
+    assert every.translate(table) == expected  # again, from what the table remembered
+    assert len(table) <= untrusted_text.KEPT_REMEMBERED + len(removed) + 3
