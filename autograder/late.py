@@ -33,8 +33,6 @@ TIMESTAMP_FILE = "timestamp.txt"
 MAX_TIMESTAMP_BYTES = 200
 UNIT_SECONDS = {"day": 86400.0, "hour": 3600.0}
 PENALTY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*/\s*(day|hour)s?\s*$", re.IGNORECASE)
-# A zone's name or abbreviation after the time (nbgrader's %Z): "UTC", "CET", "Europe/Berlin"; not AM or PM.
-TRAILING_ZONE = re.compile(r"^(?P<time>.*[0-9.])\s+(?P<zone>(?!(?:AM|PM)$)[A-Za-z][A-Za-z_+\-/]*)$", re.IGNORECASE)
 UTC_NAMES = ("UTC", "GMT", "Z", "ETC/UTC")
 
 
@@ -66,46 +64,60 @@ def zone_named(name, argument="--timezone"):
                          f"got {str(name)[:80]!r}") from None
 
 
-def _read_clock(text, argument, raw):
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            from dateutil import parser
+def _read_clock(text, argument):
+    """``(datetime, zone)``: the time as written, and the name of a zone it names without an offset (or None).
 
-            return parser.parse(text)
-        except (ValueError, OverflowError, ImportError):
-            raise ValueError(f"{argument} must be a date and time such as 2026-12-01T23:59 (in --timezone's zone "
-                             f"unless it names an offset), got {raw[:80]!r}") from None
+    dateutil's own reading finds a zone's name wherever it stands (``... CET``,
+    ``Tue Dec 1 23:59:00 CET 2026``, ``11:59 PM CET``); without the hook it
+    would drop a name it does not know and return the bare clock time.
+    """
+    try:
+        return datetime.fromisoformat(text), None
+    except ValueError:
+        pass
+    names = []
+
+    def zone_of(name, offset):
+        if offset is not None:
+            return offset
+        if name and name.upper() in UTC_NAMES:
+            return 0
+        if name:
+            names.append(name)
+        return None
+
+    try:
+        from dateutil import parser
+
+        when = parser.parse(text, tzinfos=zone_of)
+    except (ValueError, OverflowError, ImportError):
+        raise ValueError(f"{argument} must be a date and time such as 2026-12-01T23:59 (in --timezone's zone "
+                         f"unless it names an offset), got {text[:80]!r}") from None
+    return when, (names[-1] if names and when.tzinfo is None else None)
 
 
 def parse_time(text, argument="time", zone="UTC"):
     """A UTC ``datetime`` (naive) from ISO 8601, nbgrader's ``timestamp.txt`` or an LMS export's wording.
 
-    A time with an offset is converted from it; one that names a zone after
-    it (nbgrader's ``%Z``) is read in that zone when it is UTC or the
+    A time with an offset is converted from it; one that names a zone
+    (nbgrader's ``%Z``) is read in that zone when it is UTC or the
     abbreviation ``zone`` uses at that time; any other time is read in
     ``zone`` (an IANA name). Raises ``ValueError`` naming ``argument``, what
     was expected and what came.
     """
     raw = str(text).strip()
     local_zone = zone if isinstance(zone, ZoneInfo) else zone_named(zone)
-    named = TRAILING_ZONE.match(raw)
-    when = _read_clock(named.group("time") if named else raw, argument, raw)
-    if when.tzinfo is None and named:
-        label = named.group("zone")
-        if label.upper() in UTC_NAMES:
-            when = when.replace(tzinfo=timezone.utc)
-        else:
-            # In the hour a clock turns back, the abbreviation tells which of the two readings (fold) it is.
-            readings = [when.replace(tzinfo=local_zone, fold=fold) for fold in (0, 1)]
-            matching = [r for r in readings if label in (r.tzname(), str(local_zone))]
-            if not matching:
-                raise ValueError(f"{argument} was written in the zone {label!r}, which is not what --timezone "
-                                 f"({local_zone}) calls {when:%Y-%m-%d %H:%M} ({readings[0].tzname()}): give "
-                                 f"--timezone the zone it was written in (nbgrader's Exchange.timezone), "
-                                 f"got {raw[:80]!r}")
-            when = matching[0]
+    when, label = _read_clock(raw, argument)
+    if label is not None:
+        # In the hour a clock turns back, the abbreviation tells which of the two readings (fold) it is.
+        readings = [when.replace(tzinfo=local_zone, fold=fold) for fold in (0, 1)]
+        matching = [r for r in readings if label in (r.tzname(), str(local_zone))]
+        if not matching:
+            raise ValueError(f"{argument} was written in the zone {label!r}, which is not what --timezone "
+                             f"({local_zone}) calls {when:%Y-%m-%d %H:%M} ({readings[0].tzname()}): give "
+                             f"--timezone the zone it was written in (nbgrader's Exchange.timezone), "
+                             f"got {raw[:80]!r}")
+        when = matching[0]
     elif when.tzinfo is None:
         when = when.replace(tzinfo=local_zone)
     return when.astimezone(timezone.utc).replace(tzinfo=None)

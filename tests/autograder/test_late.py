@@ -21,6 +21,9 @@ def test_times_without_an_offset_are_read_in_the_given_zone():
     # An offset, or UTC named, wins over the zone.
     assert late.parse_time("2026-12-02T00:59+01:00", zone=new_york) == datetime(2026, 12, 1, 23, 59)
     assert late.parse_time("2026-12-01 23:59:00.000000 UTC", zone=berlin) == datetime(2026, 12, 1, 23, 59)
+    # Wherever the zone's name stands, and after AM or PM.
+    assert late.parse_time("Wed Dec 02 00:30:00 CET 2026", zone=berlin) == datetime(2026, 12, 1, 23, 30)
+    assert late.parse_time("2 December 2026, 12:30 AM CET", zone=berlin) == datetime(2026, 12, 1, 23, 30)
     # The hour a clock turns back: the abbreviation tells the two readings apart.
     assert late.parse_time("2026-11-01 01:30:00.000000 EDT", zone=new_york) == datetime(2026, 11, 1, 5, 30)
     assert late.parse_time("2026-11-01 01:30:00.000000 EST", zone=new_york) == datetime(2026, 11, 1, 6, 30)
@@ -30,6 +33,9 @@ def test_a_zone_the_time_was_not_written_in_is_an_error_not_a_wrong_time():
     # Without --timezone, a CET time read as UTC would make an on-time student an hour late.
     with pytest.raises(ValueError, match=r"timestamp.txt was written in the zone 'CET'.*--timezone \(UTC\)"):
         late.parse_time("2026-12-02 00:30:00.000000 CET", "02-convolution/timestamp.txt")
+    for written in ("Wed Dec 02 00:30:00 CET 2026", "2 December 2026, 12:30 AM CET"):
+        with pytest.raises(ValueError, match="written in the zone 'CET'"):
+            late.parse_time(written)
     with pytest.raises(ValueError, match=r"'CEST', which is not what --timezone \(Europe/Berlin\) calls "
                                          r"2026-12-02 00:30 \(CET\)"):
         late.parse_time("2026-12-02 00:30:00.000000 CEST", zone="Europe/Berlin")
