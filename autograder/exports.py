@@ -68,6 +68,19 @@ def submission_times(submissions, assignment, roster=None, matched=None, zone="U
     return times
 
 
+def unknown_times_warning(times):
+    """One line for the terminal when submission times are unknown (no penalty for those), else ``None``.
+
+    Each row's reason is in review.csv; the line tells the instructor at once
+    when a whole class is affected, e.g. by a zone that ``--timezone`` does not name.
+    """
+    unknown = [why for why in times.values() if isinstance(why, str)]
+    if not unknown:
+        return None
+    return (f"late: {len(unknown)} of {len(times)} submission time(s) unknown, so not penalised (review.csv says "
+            f"why for each); the first: {printable(unknown[0], 240)}")
+
+
 def finish(out, assignment, rows, parts, source_path, submissions_dir, options, warn):
     """Apply ``options`` to the graded ``rows``; rewrite OUT's tables; return the rows as the tables show them."""
     policy, roster = options.check()
@@ -76,6 +89,8 @@ def finish(out, assignment, rows, parts, source_path, submissions_dir, options, 
     submissions = collect(submissions_dir, assignment, Path(source_path).name)
     matched = lms.match(roster, [s.student for s in submissions])[0] if roster is not None else None
     times = submission_times(submissions, assignment, roster, matched, options.timezone)
+    if policy is not None and (message := unknown_times_warning(times)):
+        warn(message)
     rows = late.apply(rows, times, policy)
     if roster is not None:
         rows, problems, by_person = lms.annotate(roster, rows)

@@ -158,7 +158,10 @@ def test_a_timestamp_in_another_zone_than_timezone_leaves_the_time_unknown_and_s
     (folder / "timestamp.txt").write_text("2026-12-02 00:30:00.000000 CET\n")
     submissions = collect(tmp_path / "subs", "02-convolution", "convolution.ipynb")
     assert "written in the zone 'CET'" in exports.submission_times(submissions, "02-convolution")["ann"]
+    warning = exports.unknown_times_warning(exports.submission_times(submissions, "02-convolution"))
+    assert warning.startswith("late: 1 of 1 submission time(s) unknown") and "'CET'" in warning
     on_time = exports.submission_times(submissions, "02-convolution", zone="Europe/Berlin")["ann"]
+    assert exports.unknown_times_warning({"ann": on_time}) is None
     assert on_time == datetime(2026, 12, 1, 23, 30)
     assert late.policy("2026-12-02T00:59", None, "Europe/Berlin").penalty(on_time) == 0
 
