@@ -33,7 +33,7 @@ TIMESTAMP_FILE = "timestamp.txt"
 MAX_TIMESTAMP_BYTES = 200
 UNIT_SECONDS = {"day": 86400.0, "hour": 3600.0}
 PENALTY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*/\s*(day|hour)s?\s*$", re.IGNORECASE)
-UTC_NAMES = ("UTC", "GMT", "Z", "ETC/UTC")
+UTC_NAMES = ("UTC", "GMT", "Z")
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def parse_time(text, argument="time", zone="UTC"):
     if label is not None:
         # In the hour a clock turns back, the abbreviation tells which of the two readings (fold) it is.
         readings = [when.replace(tzinfo=local_zone, fold=fold) for fold in (0, 1)]
-        matching = [r for r in readings if label in (r.tzname(), str(local_zone))]
+        matching = [r for r in readings if r.tzname() == label]
         if not matching:
             raise ValueError(f"{argument} was written in the zone {label!r}, which is not what --timezone "
                              f"({local_zone}) calls {when:%Y-%m-%d %H:%M} ({readings[0].tzname()}): give "
